@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Builds Kaze's tiny test guest from Debian packages only:
+#   OUT/vmlinuz     the Debian cloud kernel (from linux-image-cloud-amd64's dependency)
+#   OUT/initrd.img  a busybox initramfs that loads the virtio modules, reports and writes
+#                   its virtio disk, and prints "tick N" on the serial console every second.
+# Usage: scripts/build-test-image.sh [OUT]   (default: .test-image in the repository)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$here/.test-image}
+if [[ -s $out/vmlinuz && -s $out/initrd.img && $out/initrd.img -nt $0 ]]; then
+  echo "test image ready in $out"; exit 0
+fi
+for tool in busybox cpio dpkg-deb apt-get gzip; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install busybox-static cpio)" >&2; exit 1; }
+done
+[[ -x /bin/busybox ]] && file -L /bin/busybox 2>/dev/null | grep -q dynamic && {
+  echo "/bin/busybox is dynamically linked: install busybox-static" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+meta=linux-image-cloud-amd64
+kpkg=$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
+if [[ -z $kpkg ]]; then apt-get update -q >/dev/null; kpkg=$(apt-cache depends "$meta" | awk '/Depends: linux-image-/{print $2; exit}'); fi
+[[ -n $kpkg ]] || { echo "cannot resolve the kernel package behind $meta" >&2; exit 1; }
+apt-get download -q "$kpkg" >/dev/null
+dpkg-deb -x ./"$kpkg"_*.deb kernel
+kver=$(ls kernel/lib/modules | head -n1)
+mods=kernel/lib/modules/$kver/kernel
+
+root=$work/root
+mkdir -p "$root"/{bin,dev,proc,sys,mnt,lib/modules,etc}
+cp /bin/busybox "$root/bin/busybox"
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover \
+  net_failover virtio_net virtio_blk virtio_balloon virtio_mem button evdev; do
+  f=$(find "$mods" -name "$m.ko*" | head -n1)
+  [[ -n $f ]] || continue
+  case $f in
+    *.xz) xz -dc "$f" >"$root/lib/modules/$m.ko" ;;
+    *.zst) zstd -qdc "$f" >"$root/lib/modules/$m.ko" ;;
+    *) cp "$f" "$root/lib/modules/$m.ko" ;;
+  esac
+  echo "$m" >>"$root/lib/modules/order"
+done
+
+cat >"$root/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+for m in $(cat /lib/modules/order); do insmod /lib/modules/$m.ko 2>/dev/null; done
+echo "kaze-guest: up, kernel $(uname -r)"
+# Power button (ACPI shutdown from the host): any event from it powers the guest off.
+for n in /sys/class/input/input*; do
+  if grep -q "Power Button" "$n/name" 2>/dev/null; then
+    for e in "$n"/event*; do
+      dev=/dev/input/$(basename "$e")
+      echo "kaze-guest: power button on $dev"
+      ( i=0; while [ ! -c "$dev" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+        dd if="$dev" bs=24 count=1 >/dev/null 2>&1 &&
+          { echo "kaze-guest: power button, powering off"; sync; poweroff -f; } ) &
+    done
+  fi
+done
+arg() { for w in $(cat /proc/cmdline); do case $w in "$1"=*) echo "${w#*=}";; esac; done; }
+sleep 1
+if [ -b /dev/vda ]; then
+  content=$(dd if=/dev/vda bs=64 count=1 2>/dev/null | tr -d '\000' | tr -cd 'A-Za-z0-9_.:-')
+  echo "disk-read: [${content}]"
+  w=$(arg kaze.write)
+  if [ -n "$w" ]; then
+    printf '%s' "$w" | dd of=/dev/vda bs=64 count=1 conv=sync,fsync 2>/dev/null
+    echo "disk-write: [$w]"
+  fi
+else
+  echo "disk: none"
+fi
+n=0
+while true; do
+  n=$((n+1))
+  echo "tick $n"
+  sleep 1
+done
+INIT
+chmod +x "$root/init"
+mkdir -p "$out"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) >"$out/initrd.img.tmp"
+cp kernel/boot/vmlinuz-"$kver" "$out/vmlinuz.tmp"
+mv "$out/vmlinuz.tmp" "$out/vmlinuz"; mv "$out/initrd.img.tmp" "$out/initrd.img"
+echo "$kver" >"$out/KERNEL_VERSION"
+echo "test image ready in $out (kernel $kver)"
