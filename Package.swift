@@ -1,0 +1,100 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+  name: "Kaze",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "kazed", targets: ["kazed"]),
+    .executable(name: "kaze", targets: ["kaze"]),
+    .executable(name: "kaze-bench", targets: ["kaze-bench"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+  ],
+  targets: [
+    .target(name: "KazeModel"),
+    .target(
+      name: "QMP",
+      dependencies: [
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
+    .target(
+      name: "Hypervisor",
+      dependencies: ["KazeModel", "QMP", .product(name: "Logging", package: "swift-log")]),
+    .target(name: "Storage", dependencies: ["KazeModel"]),
+    .target(name: "Networking", dependencies: ["KazeModel"]),
+    .target(
+      name: "ClusterStore",
+      dependencies: [
+        "KazeModel", .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
+    .target(name: "Scheduler", dependencies: ["KazeModel"]),
+    .target(
+      name: "ControlPlane",
+      dependencies: [
+        "KazeModel", "ClusterStore", "Scheduler", .product(name: "Logging", package: "swift-log"),
+      ]),
+    .target(
+      name: "NodeAgent",
+      dependencies: [
+        "KazeModel", "ClusterStore", "Hypervisor", "Storage", "Networking",
+        .product(name: "Logging", package: "swift-log"),
+      ]),
+    .target(
+      name: "APIServer",
+      dependencies: [
+        "KazeModel", "ClusterStore", "ControlPlane", "Storage",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      resources: [.copy("openapi.yaml")]),
+    .target(name: "KazeClient", dependencies: ["KazeModel"]),
+    .target(
+      name: "KazeCLI",
+      dependencies: [
+        "KazeClient", "KazeModel",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(
+      name: "kazed",
+      dependencies: [
+        "KazeModel", "ClusterStore", "ControlPlane", "NodeAgent", "APIServer", "Hypervisor",
+        "Storage", "Networking",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
+    .executableTarget(name: "kaze", dependencies: ["KazeCLI"]),
+    .executableTarget(
+      name: "kaze-bench",
+      dependencies: [
+        "KazeClient", "KazeModel", "QMP",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .testTarget(name: "KazeModelTests", dependencies: ["KazeModel"]),
+    .testTarget(name: "QMPTests", dependencies: ["QMP"]),
+    .testTarget(
+      name: "HypervisorTests", dependencies: ["Hypervisor", "KazeModel"],
+      resources: [.copy("Golden")]),
+    .testTarget(name: "StorageTests", dependencies: ["Storage", "KazeModel"]),
+    .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "KazeModel"]),
+    .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "KazeModel"]),
+    .testTarget(
+      name: "APIServerTests",
+      dependencies: [
+        "APIServer", "ClusterStore", "ControlPlane", "KazeModel", "Storage",
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+      ]),
+    .testTarget(
+      name: "IntegrationTests",
+      dependencies: ["KazeClient", "KazeModel", "KazeCLI", "QMP"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,86 @@
+import Foundation
+
+/// A VM as the store keeps it: identity, spec, and the power state the user wants.
+/// Observed state lives apart, in `VMStatus`, written only by the node agent that runs it.
+public struct VM: Codable, Sendable, Equatable {
+  public var id: UUID
+  public var name: String
+  public var owner: String
+  public var image: String?
+  public var spec: VMSpec
+  public var desired: DesiredPower
+  /// How a stop requested by the user should be carried out.
+  public var stopMode: StopMode
+  /// Incremented for each reboot the user asks for; the agent reboots when its count lags.
+  public var rebootRequests: Int
+  /// The node this VM is assigned to; nil until the placement controller decides.
+  public var node: String?
+  public var createdAt: Date
+
+  public init(
+    id: UUID = UUID(), name: String, owner: String = "admin", image: String?, spec: VMSpec,
+    desired: DesiredPower = .stopped, stopMode: StopMode = .acpi, rebootRequests: Int = 0,
+    node: String? = nil, createdAt: Date = Date()
+  ) {
+    self.id = id
+    self.name = name
+    self.owner = owner
+    self.image = image
+    self.spec = spec
+    self.desired = desired
+    self.stopMode = stopMode
+    self.rebootRequests = rebootRequests
+    self.node = node
+    self.createdAt = createdAt
+  }
+}
+
+public enum DesiredPower: String, Codable, Sendable, CaseIterable { case running, paused, stopped }
+
+public enum StopMode: String, Codable, Sendable {
+  /// ACPI power button, then a hard stop when the guest has not powered off in time.
+  case acpi
+  /// Kill QEMU at once (pulling the plug).
+  case hard
+}
+
+/// What the node agent last saw of a VM.
+public struct VMStatus: Codable, Sendable, Equatable {
+  public var phase: VMPhase
+  public var node: String?
+  public var pid: Int32?
+  public var accelerator: String?
+  public var startedAt: Date?
+  public var lastError: String?
+  /// Restarts after QEMU died while the VM should have been running.
+  public var crashRestarts: Int
+  public var rebootsDone: Int
+  public var updatedAt: Date
+
+  public init(
+    phase: VMPhase, node: String? = nil, pid: Int32? = nil, accelerator: String? = nil,
+    startedAt: Date? = nil, lastError: String? = nil, crashRestarts: Int = 0, rebootsDone: Int = 0,
+    updatedAt: Date = Date()
+  ) {
+    self.phase = phase
+    self.node = node
+    self.pid = pid
+    self.accelerator = accelerator
+    self.startedAt = startedAt
+    self.lastError = lastError
+    self.crashRestarts = crashRestarts
+    self.rebootsDone = rebootsDone
+    self.updatedAt = updatedAt
+  }
+}
+
+/// A VM together with its observed status: what the API returns.
+public struct VMView: Codable, Sendable, Equatable {
+  public var vm: VM
+  public var status: VMStatus
+
+  public init(vm: VM, status: VMStatus) {
+    self.vm = vm
+    self.status = status
+  }
+}
