@@ -15,6 +15,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
   ],
   targets: [
     .target(name: "KazeModel"),
@@ -51,7 +52,7 @@ let package = Package(
     .target(
       name: "APIServer",
       dependencies: [
-        "KazeModel", "ClusterStore", "ControlPlane", "Storage",
+        "KazeModel", "ClusterStore", "ControlPlane", "Scheduler", "Storage",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -67,9 +68,10 @@ let package = Package(
       name: "kazed",
       dependencies: [
         "KazeModel", "ClusterStore", "ControlPlane", "NodeAgent", "APIServer", "Hypervisor",
-        "Storage", "Networking",
+        "Storage", "Networking", "Scheduler",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ]),
     .executableTarget(name: "kaze", dependencies: ["KazeCLI"]),
     .executableTarget(

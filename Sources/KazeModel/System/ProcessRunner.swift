@@ -1,6 +1,13 @@
 import Foundation
 
-/// Runs a helper program (qemu-img, ip) to completion and returns what it printed.
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Runs helper programs (qemu-img, ip, QEMU itself) with posix_spawn and waitpid. Output goes
+/// to temporary files rather than pipes, so a program that daemonizes (QEMU with `-daemonize`)
+/// cannot keep a pipe open and hang its caller; Foundation's `Process` is avoided because its
+/// child reaping does not mix well with a server's concurrency on Linux.
 public enum ProcessRunner {
   public struct Output: Sendable {
     public var status: Int32
@@ -8,31 +15,36 @@ public enum ProcessRunner {
     public var stderr: String
   }
 
-  /// Runs `executable` with `arguments`; throws a KazeError naming the program when it fails.
+  /// Runs `executable` to completion; throws a KazeError naming the program when it fails
+  /// (unless `check` is false).
   @discardableResult
-  public static func run(_ executable: String, _ arguments: [String], check: Bool = true) throws
-    -> Output
-  {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try resolve(executable))
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    do {
-      try process.run()
-    } catch {
-      throw KazeError(.unavailable, "cannot run \(executable)", cause: "\(error)")
+  public static func run(
+    _ executable: String, _ arguments: [String], check: Bool = true, timeout: Duration? = nil
+  ) throws -> Output {
+    let path = try resolve(executable)
+    let base = NSTemporaryDirectory() + "kaze-run-\(getpid())-\(UUID().uuidString.prefix(8))"
+    let outPath = base + ".out"
+    let errPath = base + ".err"
+    defer {
+      unlink(outPath)
+      unlink(errPath)
     }
-    // Read both pipes before waiting so a chatty program cannot block on a full pipe.
-    let errData = ReadInBackground(err.fileHandleForReading)
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    let pid = try spawn(path, arguments, stdout: outPath, stderr: errPath)
+    let status: Int32
+    if let timeout {
+      guard let finished = wait(pid: pid, timeout: timeout) else {
+        _ = Glibc.kill(pid, SIGKILL)
+        _ = waitBlocking(pid: pid)
+        throw KazeError(.timeout, "\(executable) did not finish within \(timeout)")
+      }
+      status = finished
+    } else {
+      status = waitBlocking(pid: pid)
+    }
     let result = Output(
-      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-      stderr: String(decoding: errData.wait(), as: UTF8.self))
+      status: status,
+      stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+      stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
     if check && result.status != 0 {
       let detail = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
       throw KazeError(
@@ -40,6 +52,66 @@ public enum ProcessRunner {
         cause: detail.isEmpty ? nil : detail)
     }
     return result
+  }
+
+  /// Starts a program with stdin from /dev/null and stdout/stderr into the given files.
+  public static func spawn(_ path: String, _ arguments: [String], stdout: String, stderr: String)
+    throws -> pid_t
+  {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for signal in [SIGPIPE, SIGCHLD, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, signal) }
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(
+      &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let result = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+    guard result == 0 else {
+      throw KazeError(.unavailable, "cannot run \(path)", cause: String(cString: strerror(result)))
+    }
+    return pid
+  }
+
+  /// Waits for a child to exit and returns its exit status (128+signal if it was killed).
+  public static func waitBlocking(pid: pid_t) -> Int32 {
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 {
+      if errno != EINTR { return -1 }
+    }
+    return decode(status)
+  }
+
+  /// Waits up to `timeout` for a child; nil if it is still running.
+  public static func wait(pid: pid_t, timeout: Duration) -> Int32? {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    var status: Int32 = 0
+    while true {
+      let result = waitpid(pid, &status, WNOHANG)
+      if result == pid { return decode(status) }
+      if result == -1 && errno != EINTR { return -1 }
+      if clock.now >= deadline { return nil }
+      usleep(20_000)
+    }
+  }
+
+  static func decode(_ status: Int32) -> Int32 {
+    let signal = status & 0x7f
+    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
   }
 
   /// Finds a program on PATH (or the usual sbin folders), or throws naming the missing program.
@@ -51,23 +123,5 @@ public enum ProcessRunner {
       if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
     }
     throw KazeError(.unavailable, "\(executable) is not installed (not found on PATH)")
-  }
-}
-
-/// Drains a pipe on a background thread.
-private final class ReadInBackground: @unchecked Sendable {
-  private var data = Data()
-  private let done = DispatchSemaphore(value: 0)
-
-  init(_ handle: FileHandle) {
-    Thread.detachNewThread { [self] in
-      data = handle.readDataToEndOfFile()
-      done.signal()
-    }
-  }
-
-  func wait() -> Data {
-    done.wait()
-    return data
   }
 }

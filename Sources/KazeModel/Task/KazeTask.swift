@@ -44,6 +44,7 @@ public enum TaskKind: String, Codable, Sendable, CaseIterable {
   case snapshotRevert = "snapshot-revert"
   case snapshotDelete = "snapshot-delete"
   case diskResize = "disk-resize"
+  case diskDelete = "disk-delete"
   case templateCreate = "template-create"
   case vmDelete = "vm-delete"
 }

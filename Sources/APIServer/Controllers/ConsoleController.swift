@@ -1,0 +1,115 @@
+import ClusterStore
+import Foundation
+import Hummingbird
+import KazeModel
+import NIOCore
+
+/// /api/v1/vms/{name}/console: the serial console log, as its last lines, from an offset, or as
+/// a stream that follows it live.
+struct ConsoleController<Context: RequestContext>: Sendable {
+  let environment: APIEnvironment
+  var repository: Repository { environment.repository }
+
+  func register(_ group: RouterGroup<Context>) {
+    group.get("vms/:name/console", use: read)
+    group.get("vms/:name/console/stream", use: stream)
+  }
+
+  func read(_ request: Request, context: Context) async throws -> Response {
+    let path = try await logPath(context)
+    let lines = try request.intQuery("lines", default: 100, range: 1...10_000)
+    let offset = try request.query("offset").map { text -> Int64 in
+      guard let value = Int64(text), value >= 0 else {
+        throw KazeError.invalid("offset", "'\(text)' is not a byte offset (a whole number ≥ 0)")
+      }
+      return value
+    }
+    let output = try await runBlocking { ConsoleLog(path: path).read(lines: lines, from: offset) }
+    return try APIJSON.response(output)
+  }
+
+  func stream(_ request: Request, context: Context) async throws -> Response {
+    let path = try await logPath(context)
+    let start = try await runBlocking { ConsoleLog(path: path).size() }
+    let body = ResponseBody { writer in
+      var offset = start
+      while !Task.isCancelled {
+        let from = offset
+        let (data, next) = try await runBlocking { ConsoleLog(path: path).bytes(from: from) }
+        if next < offset {
+          offset = 0
+          continue
+        }
+        if !data.isEmpty {
+          try await writer.write(ByteBuffer(bytes: data))
+          offset = next
+        }
+        try await Task.sleep(for: .milliseconds(200))
+      }
+      try await writer.finish(nil)
+    }
+    return Response(
+      status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: body)
+  }
+
+  private func logPath(_ context: Context) async throws -> String {
+    let vm = try await repository.requireVM(try context.name())
+    guard let node = vm.node else {
+      throw KazeError(.invalidState, "\(vm.name) has not been placed on a node yet; it has no console")
+    }
+    guard node == environment.nodeName else {
+      let address = try await repository.nodes().first { $0.name == node }?.address ?? "?"
+      throw KazeError(
+        .invalidState, "\(vm.name) runs on node \(node); read its console from that node's API at \(address)")
+    }
+    return environment.consoleLogPath(vm)
+  }
+}
+
+/// Reads a VM's serial log file.
+struct ConsoleLog {
+  let path: String
+
+  func size() -> Int64 {
+    let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+    return (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+  }
+
+  /// The bytes from `offset` to the end (at most 1 MiB), and the offset after them.
+  func bytes(from offset: Int64, limit: Int = 1 << 20) -> (Data, Int64) {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return (Data(), 0) }
+    defer { try? handle.close() }
+    let end = Int64((try? handle.seekToEnd()) ?? 0)
+    if offset > end { return (Data(), end) }
+    try? handle.seek(toOffset: UInt64(offset))
+    let data = (try? handle.read(upToCount: limit)) ?? Data()
+    return (data, offset + Int64(data.count))
+  }
+
+  func read(lines count: Int, from offset: Int64?) -> ConsoleOutput {
+    if let offset {
+      let (data, next) = bytes(from: offset)
+      // Only hand out complete lines, so the caller can continue exactly where they end.
+      guard let lastNewline = data.lastIndex(of: UInt8(ascii: "\n")) else {
+        return ConsoleOutput(lines: [], nextOffset: min(offset, next))
+      }
+      let complete = data[data.startIndex...lastNewline]
+      return ConsoleOutput(
+        lines: Self.split(complete), nextOffset: offset + Int64(complete.count))
+    }
+    let end = size()
+    let start = max(0, end - Int64(count * 200 + 4096))
+    let (data, next) = bytes(from: start)
+    var lines = Self.split(data)
+    if start > 0 && !lines.isEmpty { lines.removeFirst() }
+    return ConsoleOutput(lines: Array(lines.suffix(count)), nextOffset: next)
+  }
+
+  static func split(_ data: Data) -> [String] {
+    String(decoding: data, as: UTF8.self)
+      .replacingOccurrences(of: "\r", with: "")
+      .split(separator: "\n", omittingEmptySubsequences: false)
+      .map(String.init)
+      .dropLast(data.last == UInt8(ascii: "\n") ? 1 : 0)
+  }
+}

@@ -1,0 +1,74 @@
+import ClusterStore
+import Foundation
+import Hummingbird
+import KazeModel
+
+/// /api/v1/nodes, /api/v1/tasks, /api/v1/events and /api/v1/health.
+struct NodeController<Context: RequestContext>: Sendable {
+  let environment: APIEnvironment
+  var repository: Repository { environment.repository }
+
+  func register(_ group: RouterGroup<Context>) {
+    group.get("nodes", use: listNodes)
+    group.get("nodes/:name", use: showNode)
+    group.get("tasks", use: listTasks)
+    group.get("tasks/:name", use: showTask)
+    group.get("events", use: listEvents)
+    group.get("health", use: health)
+  }
+
+  func nodeViews() async throws -> [NodeView] {
+    let alive = try await repository.aliveNodes()
+    let vms = try await repository.vms()
+    return try await repository.nodes().map { node in
+      let placed = vms.filter { $0.node == node.name }
+      let state: NodeState =
+        !alive.contains(node.name) ? .offline : (node.maintenance ? .maintenance : .online)
+      return NodeView(
+        node: node, state: state, vmCount: placed.count,
+        allocatedCPUs: placed.reduce(0) { $0 + $1.spec.cpus },
+        allocatedMemoryMiB: placed.reduce(0) { $0 + $1.spec.memoryMiB })
+    }
+  }
+
+  func listNodes(_ request: Request, context: Context) async throws -> Response {
+    try APIJSON.response(try await nodeViews())
+  }
+
+  func showNode(_ request: Request, context: Context) async throws -> Response {
+    let name = try context.name()
+    guard let view = try await nodeViews().first(where: { $0.node.name == name }) else {
+      throw KazeError.notFound("node", name)
+    }
+    return try APIJSON.response(view)
+  }
+
+  func listTasks(_ request: Request, context: Context) async throws -> Response {
+    let limit = try request.intQuery("limit", default: 100, range: 1...1000)
+    var tasks = try await repository.tasks()
+    if let vm = request.query("vm") { tasks = tasks.filter { $0.vm == vm } }
+    return try APIJSON.response(Array(tasks.suffix(limit)))
+  }
+
+  func showTask(_ request: Request, context: Context) async throws -> Response {
+    let id = try context.name()
+    guard let task = try await repository.task(id) else { throw KazeError.notFound("task", id) }
+    return try APIJSON.response(task)
+  }
+
+  func listEvents(_ request: Request, context: Context) async throws -> Response {
+    let limit = try request.intQuery("limit", default: 100, range: 1...2000)
+    return try APIJSON.response(try await repository.events(limit: limit, vm: request.query("vm")))
+  }
+
+  struct Health: Codable {
+    var status: String
+    var node: String
+    var revision: Int64
+  }
+
+  func health(_ request: Request, context: Context) async throws -> Response {
+    let revision = try await repository.store.currentRevision()
+    return try APIJSON.response(Health(status: "ok", node: environment.nodeName, revision: revision))
+  }
+}

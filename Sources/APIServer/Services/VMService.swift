@@ -1,0 +1,185 @@
+import ClusterStore
+import Foundation
+import KazeModel
+import Networking
+import Scheduler
+
+/// The VM logic behind the routes: validation against the store, turning requests into desired
+/// state, and waiting for the node agent where the caller asked to.
+struct VMService: Sendable {
+  let environment: APIEnvironment
+  var repository: Repository { environment.repository }
+
+  func create(_ request: CreateVMRequest) async throws -> VMView {
+    try request.validate()
+    guard let image = try await repository.image(request.image) else {
+      let names = try await repository.images().map(\.name)
+      throw KazeError.invalid(
+        "image",
+        "no image named '\(request.image)'"
+          + (names.isEmpty ? "; import one first" : "; available: \(names.joined(separator: ", "))"))
+    }
+    let cpus = request.cpus ?? 1
+    let memory = request.memoryMiB ?? 256
+    try await checkFits(vm: request.name, cpus: cpus, memoryMiB: memory)
+    let id = UUID()
+    var spec = VMSpec(
+      cpus: cpus, memoryMiB: memory, machine: request.machine ?? .pc,
+      firmware: request.firmware ?? .bios, osType: request.osType ?? .linux,
+      cpuModel: request.cpuModel)
+    if let kernel = image.kernelPath {
+      let cmdline = ["console=ttyS0", image.cmdline, request.cmdline].compactMap { $0 }
+        .filter { !$0.isEmpty }.joined(separator: " ")
+      spec.boot = .kernel(KernelBoot(kernelPath: kernel, initrdPath: image.initrdPath, cmdline: cmdline))
+    } else if request.cmdline != nil {
+      throw KazeError.invalid("cmdline", "image '\(image.name)' boots from disk; a kernel command line needs a kernel image")
+    }
+    var requested = try (request.disks ?? []).enumerated().map { index, disk in
+      (try Validators.size(disk.size, field: "disks[\(index)].size"), disk.pool ?? image.pool)
+    }
+    if let base = image.diskPath, let baseSize = image.diskSizeBytes {
+      let first = requested.isEmpty ? (baseSize, image.pool) : requested.removeFirst()
+      if first.0 < baseSize {
+        throw KazeError.invalid(
+          "disks[0].size", "\(first.0.humanBytes) is smaller than image \(image.name)'s disk (\(baseSize.humanBytes))")
+      }
+      spec.disks.append(DiskSpec(name: "disk0", pool: first.1, sizeBytes: first.0, backingPath: base))
+    }
+    for (size, pool) in requested {
+      spec.disks.append(DiskSpec(name: "disk\(spec.disks.count)", pool: pool, sizeBytes: size))
+    }
+    for disk in spec.disks where disk.pool != environment.imageLibrary.pool.name {
+      throw KazeError.invalid("disks", "no storage pool named '\(disk.pool)'; available: \(environment.imageLibrary.pool.name)")
+    }
+    let nics = request.nics ?? [NICRequest(network: "user")]
+    spec.nics = try nics.enumerated().map { index, nic in
+      NICSpec(
+        kind: try nic.kind(field: "nics[\(index)]"),
+        mac: nic.mac ?? MACAddress.stable(vmID: id, index: index))
+    }
+    let vm = VM(
+      id: id, name: request.name, image: image.name, spec: spec,
+      desired: request.start == true ? .running : .stopped)
+    try await repository.createVM(vm)
+    try await repository.record(
+      KazeEvent(kind: "vm.created", vm: vm.name, message: "created from \(image.name)"))
+    return VMView(vm: vm, status: VMStatus(phase: .pending))
+  }
+
+  /// Refuses at once what no node could ever run, and what no node can run now.
+  func checkFits(vm: String, cpus: Int, memoryMiB: Int, excluding: String? = nil) async throws {
+    let nodes = try await repository.nodes()
+    guard !nodes.isEmpty else { return }
+    let reserve = environment.policy.reservedMemoryMiB
+    if let largest = nodes.max(by: { $0.memoryMiB < $1.memoryMiB }),
+      memoryMiB > largest.memoryMiB - reserve
+    {
+      throw KazeError.invalid(
+        "memoryMiB",
+        "\(memoryMiB) MiB is more than any node can give a VM (largest: \(largest.name) with "
+          + "\(largest.memoryMiB - reserve) MiB usable)")
+    }
+    if let widest = nodes.max(by: { $0.cpus < $1.cpus }), cpus > widest.cpus {
+      throw KazeError.invalid(
+        "cpus", "\(cpus) is more than any node has (largest: \(widest.name) with \(widest.cpus) CPUs)")
+    }
+    let vms = try await repository.vms().filter { $0.name != excluding }
+    let snapshot = ClusterSnapshot(
+      nodes: nodes, alive: try await repository.aliveNodes(), vms: vms)
+    _ = try Placement.place(
+      PlacementRequest(vm: vm, cpus: cpus, memoryMiB: memoryMiB), in: snapshot,
+      policy: environment.policy)
+  }
+
+  func view(_ name: String) async throws -> VMView {
+    let vm = try await repository.requireVM(name)
+    return VMView(vm: vm, status: try await repository.status(name))
+  }
+
+  func update(_ name: String, _ request: UpdateVMRequest) async throws -> VMView {
+    try request.validate()
+    let current = try await repository.requireVM(name)
+    if request.cpus != nil || request.memoryMiB != nil {
+      try await checkFits(
+        vm: name, cpus: request.cpus ?? current.spec.cpus,
+        memoryMiB: request.memoryMiB ?? current.spec.memoryMiB, excluding: name)
+    }
+    if request.cmdline != nil, case .disk = current.spec.boot {
+      throw KazeError.invalid("cmdline", "\(name) boots from disk; it has no kernel command line")
+    }
+    try await repository.updateVM(name) { vm in
+      if let cpus = request.cpus { vm.spec.cpus = cpus }
+      if let memory = request.memoryMiB { vm.spec.memoryMiB = memory }
+      if let cmdline = request.cmdline, case .kernel(var boot) = vm.spec.boot {
+        boot.cmdline = "console=ttyS0 " + cmdline
+        vm.spec.boot = .kernel(boot)
+      }
+    }
+    try await repository.record(
+      KazeEvent(kind: "vm.updated", vm: name, message: "settings changed (effective at next start)"))
+    return try await view(name)
+  }
+
+  func perform(_ action: VMAction, on name: String, wait: Bool) async throws -> VMView {
+    let vm = try await repository.requireVM(name)
+    let status = try await repository.status(name)
+    try action.check(phase: status.phase, desired: vm.desired)
+    try await repository.updateVM(name) { vm in
+      switch action {
+      case .start, .resume: vm.desired = .running
+      case .stop:
+        vm.desired = .stopped
+        vm.stopMode = .hard
+      case .shutdown:
+        vm.desired = .stopped
+        vm.stopMode = .acpi
+      case .pause: vm.desired = .paused
+      case .reboot: vm.rebootRequests += 1
+      }
+    }
+    try await repository.record(
+      KazeEvent(kind: "vm.\(action.rawValue)-requested", vm: name, message: "\(action.rawValue) requested"))
+    guard wait else { return try await view(name) }
+    return try await waitFor(name, action: action, rebootsBefore: vm.rebootRequests)
+  }
+
+  /// Waits until the agent reports the state the action leads to (or a failure).
+  private func waitFor(_ name: String, action: VMAction, rebootsBefore: Int) async throws -> VMView {
+    let target: Set<VMPhase> =
+      switch action {
+      case .start, .resume, .reboot: [.running]
+      case .stop, .shutdown: [.stopped]
+      case .pause: [.paused]
+      }
+    return try await Waiting.until(timeout: environment.waitTimeout, what: "\(name) to \(action.rawValue)") {
+      let view = try await view(name)
+      if action == .reboot && view.status.rebootsDone <= rebootsBefore { return nil }
+      if target.contains(view.status.phase) { return view }
+      if view.status.phase == .failed {
+        throw KazeError(.internalError, "\(name) failed to \(action.rawValue): \(view.status.lastError ?? "unknown error")")
+      }
+      return nil
+    }
+  }
+
+  func delete(_ name: String, force: Bool) async throws -> KazeTask? {
+    let vm = try await repository.requireVM(name)
+    let status = try await repository.status(name)
+    if !force && (vm.desired != .stopped || status.phase.hasProcess) {
+      throw KazeError(.invalidState, "\(name) is \(status.phase.rawValue); stop it first or delete with force")
+    }
+    guard let node = vm.node else {
+      try await repository.deleteVM(name)
+      try await repository.record(KazeEvent(kind: "vm.deleted", vm: name, message: "deleted"))
+      return nil
+    }
+    if force {
+      try await repository.updateVM(name) {
+        $0.desired = .stopped
+        $0.stopMode = .hard
+      }
+    }
+    return try await TaskService(environment: environment).submit(
+      KazeTask(kind: .vmDelete, vm: name, node: node), wait: true)
+  }
+}

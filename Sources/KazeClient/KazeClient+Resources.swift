@@ -1,0 +1,113 @@
+import Foundation
+import KazeModel
+
+extension KazeClient {
+  // MARK: VMs
+
+  public func vms() async throws -> [VMView] { try await call("GET", "/vms") }
+
+  public func vm(_ name: String) async throws -> VMView {
+    try await call("GET", "/vms/\(Self.escape(name))")
+  }
+
+  public func createVM(_ request: CreateVMRequest) async throws -> VMView {
+    try await call("POST", "/vms", body: request)
+  }
+
+  public func updateVM(_ name: String, _ request: UpdateVMRequest) async throws -> VMView {
+    try await call("PATCH", "/vms/\(Self.escape(name))", body: request)
+  }
+
+  public func deleteVM(_ name: String, force: Bool = false) async throws {
+    try await callNoContent(
+      "DELETE", "/vms/\(Self.escape(name))", query: force ? ["force": "true"] : [:])
+  }
+
+  public func perform(_ action: VMAction, on name: String, wait: Bool = true) async throws -> VMView {
+    try await call(
+      "POST", "/vms/\(Self.escape(name))/\(action.rawValue)", query: wait ? ["wait": "true"] : [:])
+  }
+
+  public func console(_ name: String, lines: Int = 100, offset: Int64? = nil) async throws
+    -> ConsoleOutput
+  {
+    var query = ["lines": "\(lines)"]
+    if let offset { query["offset"] = "\(offset)" }
+    return try await call("GET", "/vms/\(Self.escape(name))/console", query: query)
+  }
+
+  // MARK: Disks and snapshots
+
+  public func disks(_ vm: String) async throws -> [DiskView] {
+    try await call("GET", "/vms/\(Self.escape(vm))/disks")
+  }
+
+  public func addDisk(_ vm: String, size: String) async throws -> [DiskView] {
+    try await call("POST", "/vms/\(Self.escape(vm))/disks", body: DiskChangeRequest(size: size))
+  }
+
+  public func resizeDisk(_ vm: String, disk: String, size: String) async throws -> [DiskView] {
+    try await call(
+      "POST", "/vms/\(Self.escape(vm))/disks/\(Self.escape(disk))/resize",
+      body: DiskChangeRequest(size: size))
+  }
+
+  public func deleteDisk(_ vm: String, disk: String) async throws {
+    try await callNoContent("DELETE", "/vms/\(Self.escape(vm))/disks/\(Self.escape(disk))")
+  }
+
+  public func snapshots(_ vm: String) async throws -> [Snapshot] {
+    try await call("GET", "/vms/\(Self.escape(vm))/snapshots")
+  }
+
+  public func createSnapshot(_ vm: String, name: String, description: String? = nil) async throws
+    -> Snapshot
+  {
+    try await call(
+      "POST", "/vms/\(Self.escape(vm))/snapshots",
+      body: CreateSnapshotRequest(name: name, description: description))
+  }
+
+  public func revertSnapshot(_ vm: String, name: String) async throws {
+    let _: KazeTask = try await call(
+      "POST", "/vms/\(Self.escape(vm))/snapshots/\(Self.escape(name))/revert")
+  }
+
+  public func deleteSnapshot(_ vm: String, name: String) async throws {
+    try await callNoContent("DELETE", "/vms/\(Self.escape(vm))/snapshots/\(Self.escape(name))")
+  }
+
+  // MARK: Images
+
+  public func images() async throws -> [Image] { try await call("GET", "/images") }
+
+  public func importImage(_ request: ImportImageRequest) async throws -> Image {
+    try await call("POST", "/images", body: request)
+  }
+
+  public func deleteImage(_ name: String) async throws {
+    try await callNoContent("DELETE", "/images/\(Self.escape(name))")
+  }
+
+  public func createTemplate(name: String, from vm: String) async throws -> Image {
+    try await call("POST", "/templates", body: CreateTemplateRequest(name: name, vm: vm))
+  }
+
+  // MARK: Nodes, tasks, events
+
+  public func nodes() async throws -> [NodeView] { try await call("GET", "/nodes") }
+
+  public func node(_ name: String) async throws -> NodeView {
+    try await call("GET", "/nodes/\(Self.escape(name))")
+  }
+
+  public func tasks(limit: Int = 100) async throws -> [KazeTask] {
+    try await call("GET", "/tasks", query: ["limit": "\(limit)"])
+  }
+
+  public func events(limit: Int = 100, vm: String? = nil) async throws -> [KazeEvent] {
+    var query = ["limit": "\(limit)"]
+    if let vm { query["vm"] = vm }
+    return try await call("GET", "/events", query: query)
+  }
+}

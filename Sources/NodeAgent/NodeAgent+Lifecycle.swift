@@ -1,0 +1,222 @@
+import ClusterStore
+import Foundation
+import Hypervisor
+import KazeModel
+import Networking
+import Storage
+
+extension NodeAgent {
+  /// Notices a QEMU that is gone and decides what its exit was: a stop the agent asked for, the
+  /// guest powering off, or a crash (which schedules a restart with backoff).
+  func checkExit(_ vm: VM, _ current: VMRuntime) async -> VMRuntime {
+    var runtime = current
+    guard let process = runtime.process, !process.isAlive else { return runtime }
+    let cause = await runtime.monitor?.shutdownCause
+    await runtime.monitor?.close()
+    runtime.process = nil
+    runtime.monitor = nil
+    runtime.startedAt = nil
+    removeTaps(vm)
+    if runtime.expectingExit || runtime.phase == .stopping {
+      runtime.phase = .stopped
+      runtime.expectingExit = false
+      runtime.stoppingSince = nil
+      await event(vm.name, "vm.stopped", "stopped")
+    } else if cause == .guest {
+      runtime.phase = .stopped
+      await event(vm.name, "vm.guest-poweroff", "the guest powered itself off")
+      if vm.desired != .stopped {
+        _ = try? await repository.updateVM(vm.name) { $0.desired = .stopped }
+      }
+    } else {
+      runtime.crashRestarts += 1
+      let backoff = nextBackoff(runtime.backoff)
+      runtime.backoff = backoff
+      runtime.restartNotBefore = ContinuousClock.now + backoff
+      runtime.phase = .crashed
+      let how = if case .host(let reason) = cause { "was stopped from the host (\(reason))" } else {
+        "exited unexpectedly"
+      }
+      runtime.lastError = "QEMU (pid \(process.pid)) \(how)"
+      await event(
+        vm.name, "vm.crashed",
+        "QEMU (pid \(process.pid)) \(how); restarting in \(seconds(backoff))",
+        level: .warning)
+    }
+    return runtime
+  }
+
+  /// One step towards the desired power state; never waits for the guest.
+  func converge(_ vm: VM) async {
+    guard var runtime = runtimes[vm.name] else { return }
+    switch vm.desired {
+    case .running, .paused:
+      if runtime.process == nil {
+        if let notBefore = runtime.restartNotBefore, ContinuousClock.now < notBefore { return }
+        await start(vm)
+        return
+      }
+      guard let monitor = runtime.monitor else { return }
+      do {
+        let running = try await monitor.isRunning()
+        if vm.desired == .running && !running {
+          try await monitor.resume()
+          await event(vm.name, "vm.resumed", "resumed")
+        } else if vm.desired == .paused && running {
+          try await monitor.pause()
+          await event(vm.name, "vm.paused", "paused")
+        }
+        runtime.phase = vm.desired == .running ? .running : .paused
+        if vm.rebootRequests > runtime.rebootsDone {
+          try await monitor.reset()
+          runtime.rebootsDone = vm.rebootRequests
+          await event(vm.name, "vm.rebooted", "rebooted")
+        }
+        if runtime.phase == .running { runtime.backoff = nil }
+      } catch {
+        runtime.lastError = "\(error)"
+      }
+      runtimes[vm.name] = runtime
+    case .stopped:
+      runtime.restartNotBefore = nil
+      runtime.backoff = nil
+      guard let process = runtime.process else {
+        if runtime.phase != .stopped {
+          runtime.phase = .stopped
+          runtimes[vm.name] = runtime
+        }
+        return
+      }
+      if vm.stopMode == .hard {
+        runtime.expectingExit = true
+        runtimes[vm.name] = runtime
+        await process.kill()
+        runtimes[vm.name] = await checkExit(vm, runtimes[vm.name] ?? runtime)
+        return
+      }
+      if let since = runtime.stoppingSince {
+        if ContinuousClock.now - since > config.shutdownTimeout {
+          runtime.expectingExit = true
+          runtimes[vm.name] = runtime
+          await event(
+            vm.name, "vm.shutdown-timeout",
+            "the guest did not power off within \(seconds(config.shutdownTimeout)); stopping it hard",
+            level: .warning)
+          await process.kill()
+          runtimes[vm.name] = await checkExit(vm, runtimes[vm.name] ?? runtime)
+        }
+        return
+      }
+      do {
+        try await runtime.monitor?.powerdown()
+        runtime.stoppingSince = .now
+        runtime.phase = .stopping
+        await event(vm.name, "vm.shutdown", "ACPI shutdown requested")
+      } catch {
+        runtime.expectingExit = true
+        runtimes[vm.name] = runtime
+        await process.kill()
+        runtimes[vm.name] = await checkExit(vm, runtimes[vm.name] ?? runtime)
+        return
+      }
+      runtimes[vm.name] = runtime
+    }
+  }
+
+  /// Prepares disks, taps and firmware, launches a detached QEMU and attaches to its monitor.
+  func start(_ vm: VM) async {
+    guard var runtime = runtimes[vm.name] else { return }
+    runtime.busy = true
+    runtime.phase = .starting
+    runtimes[vm.name] = runtime
+    await writeStatus(vm)
+    let wasCrashed = runtime.crashRestarts > 0 && runtime.backoff != nil
+    do {
+      let context = try await prepare(vm)
+      let arguments = try QEMUCommandLine.arguments(for: vm, context: context)
+      let process = try await runBlocking {
+        try QEMUProcess.launch(vm: vm, arguments: arguments, context: context)
+      }
+      let monitor: VMMonitor
+      do {
+        monitor = try await VMMonitor.connect(
+          socketPath: context.qmpSocketPath, timeout: .seconds(10), logger: logger)
+      } catch {
+        await process.kill()
+        throw error
+      }
+      runtime.process = process
+      runtime.monitor = monitor
+      runtime.startedAt = Date()
+      runtime.lastError = nil
+      runtime.expectingExit = false
+      runtime.stoppingSince = nil
+      runtime.restartNotBefore = nil
+      runtime.rebootsDone = vm.rebootRequests
+      runtime.phase = try await monitor.isRunning() ? .running : .paused
+      watchExit(of: vm.name, monitor: monitor)
+      await event(
+        vm.name, wasCrashed ? "vm.restarted" : "vm.started",
+        "\(wasCrashed ? "restarted after a crash" : "started") on \(config.name) "
+          + "(pid \(process.pid), \(config.accelerator.accelerator.rawValue))")
+    } catch {
+      let backoff = nextBackoff(runtime.backoff)
+      runtime.backoff = backoff
+      runtime.restartNotBefore = ContinuousClock.now + backoff
+      runtime.phase = .failed
+      runtime.lastError = "\(error)"
+      await event(
+        vm.name, "vm.start-failed", "start failed: \(error); retrying in \(seconds(backoff))",
+        level: .error)
+    }
+    runtime.busy = false
+    runtimes[vm.name] = runtime
+  }
+
+  func prepare(_ vm: VM) async throws -> QEMULaunchContext {
+    let pool = config.pool
+    let diskPaths = try await runBlocking {
+      try vm.spec.disks.map { try pool.ensureDisk(vm: vm.name, spec: $0) }
+    }
+    var taps: [String?] = []
+    for (index, nic) in vm.spec.nics.enumerated() {
+      guard case .bridge(let bridge) = nic.kind else {
+        taps.append(nil)
+        continue
+      }
+      let tap = TapDevice(name: MACAddress.tapName(vmID: vm.id, index: index), bridge: bridge)
+      try await runBlocking { try tap.create() }
+      taps.append(tap.name)
+    }
+    let context = launchContext(for: vm, diskPaths: diskPaths, tapNames: taps)
+    if let vars = context.efiVarsPath, !FileManager.default.fileExists(atPath: vars) {
+      let template = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+      guard FileManager.default.fileExists(atPath: template) else {
+        throw KazeError(.unavailable, "UEFI firmware is not installed (apt-get install ovmf)")
+      }
+      try FileManager.default.createDirectory(
+        atPath: pool.vmDirectory(vm.name), withIntermediateDirectories: true)
+      try FileManager.default.copyItem(atPath: template, toPath: vars)
+    }
+    return context
+  }
+
+  func removeTaps(_ vm: VM) {
+    for (index, nic) in vm.spec.nics.enumerated() {
+      if case .bridge(let bridge) = nic.kind {
+        try? TapDevice(name: MACAddress.tapName(vmID: vm.id, index: index), bridge: bridge).delete()
+      }
+    }
+  }
+
+  func nextBackoff(_ previous: Duration?) -> Duration {
+    guard let previous else { return config.restartBackoff.first }
+    return min(previous * 2, config.restartBackoff.max)
+  }
+
+  func seconds(_ duration: Duration) -> String {
+    let value = Double(duration.components.seconds)
+      + Double(duration.components.attoseconds) / 1e18
+    return String(format: "%.0f s", value)
+  }
+}

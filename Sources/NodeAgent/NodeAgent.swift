@@ -1,0 +1,175 @@
+import ClusterStore
+import Foundation
+import Hypervisor
+import KazeModel
+import Logging
+import Storage
+
+/// Runs on every node: keeps the node registered, and makes the QEMU processes of the VMs
+/// assigned to this node match what the store asks for, writing back what it observes.
+/// It is the only writer of `VMStatus` for its VMs; it never decides placement.
+public actor NodeAgent {
+  public nonisolated let config: NodeConfiguration
+  let repository: Repository
+  let logger: Logger
+  var runtimes: [String: VMRuntime] = [:]
+  let kick: AsyncStream<Void>.Continuation
+  private let kicks: AsyncStream<Void>
+
+  public init(config: NodeConfiguration, store: any ClusterStore, logger: Logger) {
+    self.config = config
+    self.repository = Repository(store: store)
+    self.logger = logger
+    (kicks, kick) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+  }
+
+  /// Registers the node, reattaches to the QEMUs that kept running, then reconciles until
+  /// cancelled. VMs keep running when this returns.
+  public func run(node: Node) async throws {
+    let registration = NodeRegistration(
+      store: repository.store, node: node, ttl: config.leaseTTL, logger: logger)
+    try await registration.register()
+    try await recover()
+    await withTaskGroup(of: Void.self) { group in
+      group.addTask { await registration.run() }
+      for prefix in [StoreKeys.vms, StoreKeys.tasks] {
+        group.addTask { [repository, kick] in
+          while !Task.isCancelled {
+            do {
+              for try await _ in repository.store.watch(prefix: prefix) { kick.yield() }
+            } catch {
+              try? await Task.sleep(for: .milliseconds(500))
+            }
+          }
+        }
+      }
+      group.addTask { [kick] in
+        while !Task.isCancelled {
+          try? await Task.sleep(for: .seconds(1))
+          kick.yield()
+        }
+      }
+      group.addTask { await self.loop() }
+      await group.next()
+      group.cancelAll()
+    }
+  }
+
+  private func loop() async {
+    for await _ in kicks {
+      if Task.isCancelled { return }
+      await reconcileAll()
+    }
+  }
+
+  /// After kazed starts: find the QEMUs of this node's VMs through their pidfiles and attach to
+  /// them, instead of starting second copies.
+  func recover() async throws {
+    let statuses = try await repository.statuses()
+    for vm in try await repository.vms() where vm.node == config.name {
+      var runtime = VMRuntime()
+      let previous = statuses[vm.name]
+      runtime.crashRestarts = previous?.crashRestarts ?? 0
+      runtime.rebootsDone = max(previous?.rebootsDone ?? 0, vm.rebootRequests)
+      runtime.lastWritten = previous
+      let context = launchContext(for: vm, diskPaths: [], tapNames: [])
+      if let process = QEMUProcess.find(vmID: vm.id, context: context) {
+        do {
+          let monitor = try await VMMonitor.connect(
+            socketPath: context.qmpSocketPath, timeout: .seconds(5), logger: logger)
+          runtime.process = process
+          runtime.monitor = monitor
+          runtime.phase = try await monitor.isRunning() ? .running : .paused
+          runtime.startedAt = previous?.startedAt ?? Date()
+          watchExit(of: vm.name, monitor: monitor)
+          logger.info("reattached to QEMU", metadata: ["vm": "\(vm.name)", "pid": "\(process.pid)"])
+          try await repository.record(
+            KazeEvent(kind: "vm.reattached", vm: vm.name, node: config.name,
+              message: "agent reattached to the running QEMU (pid \(process.pid))"))
+        } catch {
+          logger.error("cannot attach to QEMU of \(vm.name): \(error); stopping it")
+          await process.kill()
+        }
+      }
+      runtimes[vm.name] = runtime
+    }
+  }
+
+  func reconcileAll() async {
+    let vms: [VM]
+    do {
+      vms = try await repository.vms().filter { $0.node == config.name }
+    } catch {
+      logger.warning("cannot read VMs: \(error)")
+      return
+    }
+    for vm in vms { await reconcile(vm) }
+    let assigned = Set(vms.map(\.name))
+    for (name, runtime) in runtimes where !assigned.contains(name) && !runtime.busy {
+      if let process = runtime.process {
+        logger.warning("VM \(name) is no longer assigned here; stopping its QEMU")
+        await runtime.monitor?.close()
+        await process.kill()
+      }
+      runtimes[name] = nil
+    }
+    await runTasks(for: vms)
+  }
+
+  func reconcile(_ vm: VM) async {
+    var runtime = runtimes[vm.name] ?? VMRuntime(rebootsDone: vm.rebootRequests)
+    guard !runtime.busy else { return }
+    if runtime.process != nil { runtime = await checkExit(vm, runtime) }
+    runtimes[vm.name] = runtime
+    await converge(vm)
+    await writeStatus(vm)
+  }
+
+  func writeStatus(_ vm: VM) async {
+    guard var runtime = runtimes[vm.name] else { return }
+    let status = runtime.status(node: config.name, accelerator: config.accelerator.accelerator)
+    guard !status.sameState(as: runtime.lastWritten) else { return }
+    do {
+      try await repository.putStatus(vm.name, status)
+      runtime.lastWritten = status
+      if var current = runtimes[vm.name] {
+        current.lastWritten = status
+        runtimes[vm.name] = current
+      }
+    } catch {
+      logger.warning("cannot write status of \(vm.name): \(error)")
+    }
+  }
+
+  func event(_ vm: String, _ kind: String, _ message: String, level: KazeEvent.Level = .info) async {
+    logger.log(
+      level: level == .info ? .info : (level == .warning ? .warning : .error), "\(message)",
+      metadata: ["vm": "\(vm)", "event": "\(kind)"])
+    try? await repository.record(
+      KazeEvent(level: level, kind: kind, vm: vm, node: config.name, message: message))
+  }
+
+  func launchContext(for vm: VM, diskPaths: [String], tapNames: [String?]) -> QEMULaunchContext {
+    QEMULaunchContext(
+      accelerator: config.accelerator.accelerator, runDirectory: config.runDirectory(for: vm),
+      diskPaths: diskPaths, tapNames: tapNames,
+      efiVarsPath: vm.spec.firmware == .uefi
+        ? "\(config.pool.vmDirectory(vm.name))/efivars.fd" : nil)
+  }
+
+  /// Wakes the reconcile loop as soon as QEMU's monitor connection ends (QEMU exited).
+  func watchExit(of vm: String, monitor: VMMonitor) {
+    Task { [kick] in
+      for await _ in monitor.closed {}
+      kick.yield()
+    }
+  }
+
+  /// Stops every QEMU this agent runs (used by tests and `kazed --stop-vms-on-exit`).
+  public func stopAll() async {
+    for (_, runtime) in runtimes {
+      await runtime.monitor?.close()
+      await runtime.process?.kill()
+    }
+  }
+}

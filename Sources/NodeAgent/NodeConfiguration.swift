@@ -1,0 +1,45 @@
+import Foundation
+import Hypervisor
+import KazeModel
+import Storage
+
+/// Everything a node agent needs to know about its own node.
+public struct NodeConfiguration: Sendable {
+  public var name: String
+  /// The API address other nodes and clients use to reach this node (host:port).
+  public var address: String
+  public var dataDirectory: String
+  public var accelerator: AcceleratorProbe.Result
+  public var pool: DirectoryPool
+  public var leaseTTL: Duration
+  /// How long an ACPI shutdown may take before the agent stops the VM hard.
+  public var shutdownTimeout: Duration
+  /// Backoff before restarting a VM whose QEMU died: doubles from `first` up to `max`.
+  public var restartBackoff: (first: Duration, max: Duration)
+  public var labels: [String: String]
+
+  public init(
+    name: String, address: String, dataDirectory: String, accelerator: AcceleratorProbe.Result,
+    pool: DirectoryPool, leaseTTL: Duration = .seconds(5), shutdownTimeout: Duration = .seconds(30),
+    restartBackoff: (first: Duration, max: Duration) = (.seconds(1), .seconds(30)),
+    labels: [String: String] = [:]
+  ) {
+    self.name = name
+    self.address = address
+    self.dataDirectory = dataDirectory
+    self.accelerator = accelerator
+    self.pool = pool
+    self.leaseTTL = leaseTTL
+    self.shutdownTimeout = shutdownTimeout
+    self.restartBackoff = restartBackoff
+    self.labels = labels
+  }
+
+  /// Per-VM folder for QEMU's pidfile, QMP socket and serial log (keyed by id: socket paths
+  /// must stay under 108 bytes).
+  public func runDirectory(for vm: VM) -> String {
+    "\(dataDirectory)/run/\(vm.id.uuidString.lowercased())"
+  }
+
+  public func consoleLogPath(for vm: VM) -> String { "\(runDirectory(for: vm))/console.log" }
+}

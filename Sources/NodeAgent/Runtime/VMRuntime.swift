@@ -1,0 +1,40 @@
+import Foundation
+import Hypervisor
+import KazeModel
+
+/// What the agent knows about one VM on its node between reconcile rounds.
+struct VMRuntime {
+  var process: QEMUProcess?
+  var monitor: VMMonitor?
+  var phase: VMPhase = .stopped
+  var startedAt: Date?
+  var lastError: String?
+  var crashRestarts = 0
+  var rebootsDone = 0
+  /// After a crash or a failed start: no new start before this instant.
+  var restartNotBefore: ContinuousClock.Instant?
+  var backoff: Duration?
+  /// When the ACPI power button was pressed for a shutdown in progress.
+  var stoppingSince: ContinuousClock.Instant?
+  /// The agent itself stopped QEMU, so its exit is not a crash.
+  var expectingExit = false
+  /// A start, stop or task is in progress; reconcile rounds leave the VM alone meanwhile.
+  var busy = false
+  var lastWritten: VMStatus?
+
+  func status(node: String, accelerator: Accelerator) -> VMStatus {
+    VMStatus(
+      phase: phase, node: node, pid: process?.pid,
+      accelerator: process == nil ? nil : accelerator.rawValue, startedAt: startedAt,
+      lastError: lastError, crashRestarts: crashRestarts, rebootsDone: rebootsDone)
+  }
+}
+
+extension VMStatus {
+  /// Equal apart from the time it was written: no need to write it again.
+  func sameState(as other: VMStatus?) -> Bool {
+    guard var other else { return false }
+    other.updatedAt = updatedAt
+    return self == other
+  }
+}

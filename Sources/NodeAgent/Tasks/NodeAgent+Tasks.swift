@@ -1,0 +1,155 @@
+import ClusterStore
+import Foundation
+import Hypervisor
+import KazeModel
+import Storage
+
+extension NodeAgent {
+  /// Runs the queued tasks addressed to this node, oldest first.
+  func runTasks(for vms: [VM]) async {
+    let tasks: [KazeTask]
+    do {
+      tasks = try await repository.tasks().filter { $0.node == config.name && $0.state == .queued }
+    } catch {
+      return
+    }
+    for task in tasks {
+      let vm = vms.first { $0.name == task.vm }
+      do {
+        try await repository.updateTask(task.id) { $0.state = .running }
+        let message = try await execute(task, vm: vm)
+        try await repository.updateTask(task.id) {
+          $0.state = .succeeded
+          $0.message = message
+          $0.progress = 1
+          $0.finishedAt = Date()
+        }
+      } catch {
+        let reason = (error as? KazeError)?.description ?? "\(error)"
+        _ = try? await repository.updateTask(task.id) {
+          $0.state = .failed
+          $0.message = reason
+          $0.finishedAt = Date()
+        }
+        if let vm = task.vm {
+          await event(vm, "task.failed", "\(task.kind.rawValue) failed: \(reason)", level: .warning)
+        }
+      }
+    }
+  }
+
+  private func execute(_ task: KazeTask, vm: VM?) async throws -> String {
+    guard let vm else { throw KazeError.notFound("VM", task.vm ?? "?") }
+    let parameter = { (name: String) throws -> String in
+      guard let value = task.parameters[name] else {
+        throw KazeError(.invalidArgument, "task \(task.id) lacks \(name)")
+      }
+      return value
+    }
+    let pool = config.pool
+    let paths = vm.spec.disks.map { pool.diskPath(vm: vm.name, disk: $0.name) }
+    switch task.kind {
+    case .snapshotCreate:
+      try requireStopped(vm, for: "take a snapshot of")
+      let name = try parameter("name")
+      try await ensureDisks(vm)
+      try await runBlocking { for path in paths { try QemuImg.createSnapshot(path: path, name: name) } }
+      try await repository.store.putJSON(
+        StoreKeys.snapshot(vm.name, name),
+        Snapshot(vm: vm.name, name: name, description: task.parameters["description"]))
+      await event(vm.name, "snapshot.created", "snapshot \(name) taken")
+      return "snapshot \(name) of \(vm.name) taken"
+    case .snapshotRevert:
+      try requireStopped(vm, for: "revert")
+      let name = try parameter("name")
+      try await runBlocking { for path in paths { try QemuImg.revertSnapshot(path: path, name: name) } }
+      await event(vm.name, "snapshot.reverted", "disks reverted to snapshot \(name)")
+      return "\(vm.name) reverted to \(name)"
+    case .snapshotDelete:
+      try requireStopped(vm, for: "delete a snapshot of")
+      let name = try parameter("name")
+      try await runBlocking {
+        for path in paths where FileManager.default.fileExists(atPath: path) {
+          if try QemuImg.snapshots(path: path).contains(name) {
+            try QemuImg.deleteSnapshot(path: path, name: name)
+          }
+        }
+      }
+      try await repository.store.delete(StoreKeys.snapshot(vm.name, name))
+      await event(vm.name, "snapshot.deleted", "snapshot \(name) deleted")
+      return "snapshot \(name) deleted"
+    case .diskResize:
+      let diskName = try parameter("disk")
+      guard let disk = vm.spec.disks.first(where: { $0.name == diskName }) else {
+        throw KazeError.notFound("disk", diskName)
+      }
+      if let monitor = runtimes[vm.name]?.monitor, runtimes[vm.name]?.process != nil {
+        try await monitor.resize(node: disk.name, sizeBytes: disk.sizeBytes)
+      } else {
+        _ = try await runBlocking { try pool.ensureDisk(vm: vm.name, spec: disk) }
+      }
+      await event(vm.name, "disk.resized", "\(diskName) grown to \(disk.sizeBytes.humanBytes)")
+      return "\(diskName) is \(disk.sizeBytes.humanBytes)"
+    case .diskDelete:
+      try requireStopped(vm, for: "delete a disk of")
+      let diskName = try parameter("disk")
+      let path = pool.diskPath(vm: vm.name, disk: diskName)
+      try await runBlocking {
+        if FileManager.default.fileExists(atPath: path) {
+          try FileManager.default.removeItem(atPath: path)
+        }
+      }
+      await event(vm.name, "disk.deleted", "\(diskName) deleted")
+      return "\(diskName) deleted"
+    case .templateCreate:
+      try requireStopped(vm, for: "make a template of")
+      let name = try parameter("name")
+      guard let first = paths.first else {
+        throw KazeError(.invalidState, "\(vm.name) has no disk to make a template from")
+      }
+      try await ensureDisks(vm)
+      let library = ImageLibrary(pool: pool)
+      let image = try await runBlocking {
+        try library.makeTemplate(name: name, vm: vm, diskPath: first)
+      }
+      do {
+        try await repository.createImage(image)
+      } catch {
+        try? library.delete(name: name)
+        throw error
+      }
+      await event(vm.name, "template.created", "template \(name) made from \(vm.name)")
+      return "template \(name) created"
+    case .vmDelete:
+      if var runtime = runtimes[vm.name], let process = runtime.process {
+        runtime.expectingExit = true
+        runtimes[vm.name] = runtime
+        await runtime.monitor?.close()
+        await process.kill()
+      }
+      removeTaps(vm)
+      runtimes[vm.name] = nil
+      let runDirectory = config.runDirectory(for: vm)
+      try await runBlocking {
+        try pool.deleteDisks(vm: vm.name)
+        if FileManager.default.fileExists(atPath: runDirectory) {
+          try FileManager.default.removeItem(atPath: runDirectory)
+        }
+      }
+      try await repository.deleteVM(vm.name)
+      await event(vm.name, "vm.deleted", "deleted with its disks")
+      return "\(vm.name) deleted"
+    }
+  }
+
+  private func requireStopped(_ vm: VM, for action: String) throws {
+    if runtimes[vm.name]?.process != nil {
+      throw KazeError(.invalidState, "cannot \(action) \(vm.name) while it runs; stop it first")
+    }
+  }
+
+  private func ensureDisks(_ vm: VM) async throws {
+    let pool = config.pool
+    _ = try await runBlocking { try vm.spec.disks.map { try pool.ensureDisk(vm: vm.name, spec: $0) } }
+  }
+}

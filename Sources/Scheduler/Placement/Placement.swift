@@ -1,0 +1,78 @@
+import KazeModel
+
+/// Pure placement: feasibility, then scoring, then a decision or an explained refusal.
+/// No I/O and no clock: the same snapshot and request always give the same answer.
+public enum Placement {
+  public struct Decision: Sendable, Equatable {
+    public var node: String
+    public var score: Double
+  }
+
+  public static func place(
+    _ request: PlacementRequest, in snapshot: ClusterSnapshot, policy: PlacementPolicy = .init()
+  ) throws -> Decision {
+    var refusals: [String] = []
+    var best: Decision?
+    for entry in snapshot.nodes {
+      if let reason = infeasibility(request, on: entry, policy: policy) {
+        refusals.append("\(entry.node.name) \(reason)")
+        continue
+      }
+      let candidate = Decision(node: entry.node.name, score: score(request, on: entry, policy: policy))
+      if best == nil || candidate.score > best!.score
+        || (candidate.score == best!.score && candidate.node < best!.node)
+      {
+        best = candidate
+      }
+    }
+    if let best { return best }
+    if snapshot.nodes.isEmpty {
+      throw KazeError(.insufficientResources, "no node has joined the cluster yet")
+    }
+    throw KazeError(
+      .insufficientResources,
+      "no node can run \(request.vm) (\(request.cpus) CPUs, \(request.memoryMiB) MiB): "
+        + refusals.joined(separator: "; "))
+  }
+
+  /// Why `entry` cannot take the request, or nil when it can.
+  public static func infeasibility(
+    _ request: PlacementRequest, on entry: ClusterSnapshot.NodeEntry, policy: PlacementPolicy
+  ) -> String? {
+    if !entry.online { return "is offline" }
+    if entry.node.maintenance { return "is in maintenance" }
+    if let pool = request.pool, !entry.node.pools.contains(where: { $0.name == pool }) {
+      return "has no pool \(pool)"
+    }
+    if request.cpus > entry.node.cpus * Int(max(1, policy.cpuOvercommit)) {
+      return "has only \(entry.node.cpus) CPUs"
+    }
+    let cpuCapacity = Int(Double(entry.node.cpus) * policy.cpuOvercommit)
+    if entry.allocatedCPUs + request.cpus > cpuCapacity {
+      return "has \(max(0, cpuCapacity - entry.allocatedCPUs)) vCPUs free"
+    }
+    let free = freeMemory(entry, policy: policy)
+    if request.memoryMiB > free {
+      return "has \(max(0, free)) MiB free"
+    }
+    return nil
+  }
+
+  public static func freeMemory(_ entry: ClusterSnapshot.NodeEntry, policy: PlacementPolicy) -> Int {
+    let capacity = Int(
+      Double(entry.node.memoryMiB - policy.reservedMemoryMiB) * policy.memoryOvercommit)
+    return capacity - entry.allocatedMemoryMiB
+  }
+
+  /// Higher is better. Spread prefers the node with the most free memory share; pack the least.
+  static func score(
+    _ request: PlacementRequest, on entry: ClusterSnapshot.NodeEntry, policy: PlacementPolicy
+  ) -> Double {
+    let capacity = max(1, Double(entry.node.memoryMiB - policy.reservedMemoryMiB))
+    let freeShare = Double(freeMemory(entry, policy: policy) - request.memoryMiB) / capacity
+    let cpuShare = 1 - Double(entry.allocatedCPUs + request.cpus)
+      / max(1, Double(entry.node.cpus) * policy.cpuOvercommit)
+    let spread = (freeShare + cpuShare) / 2
+    return policy.strategy == .spread ? spread : 1 - spread
+  }
+}

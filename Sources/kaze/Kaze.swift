@@ -1,0 +1,8 @@
+import KazeCLI
+
+@main
+enum Kaze {
+  static func main() async {
+    await KazeCommand.main()
+  }
+}

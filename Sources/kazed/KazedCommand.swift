@@ -1,0 +1,62 @@
+import APIServer
+import ArgumentParser
+import ClusterStore
+import ControlPlane
+import Foundation
+import Hypervisor
+import KazeModel
+import Logging
+import NodeAgent
+import ServiceLifecycle
+import Storage
+
+/// `kazed`: one Kaze node. Wires the store, the node agent, the control plane and the API
+/// together; the logic lives in the libraries.
+@main
+struct KazedCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "kazed", abstract: "Run a Kaze node: API, control plane and node agent.")
+
+  @Option(help: "Folder for the store, disks, images and VM run files.")
+  var dataDir: String?
+
+  @Option(help: "Address for the API and web UI (HOST:PORT).")
+  var listen: String?
+
+  @Option(help: "Optional JSON configuration file; command-line options win over it.")
+  var config: String?
+
+  @Option(help: "This node's name (default: the host name).")
+  var nodeName: String?
+
+  @Option(help: "Address other nodes and clients reach this node's API at (default: --listen).")
+  var advertise: String?
+
+  @Option(help: "Accelerator: auto (probe KVM by booting a kernel), kvm or tcg.")
+  var accel: String?
+
+  @Option(help: "Kernel to boot for the KVM probe (default: the host's /boot/vmlinuz-*).")
+  var probeKernel: String?
+
+  @Option(help: "Seconds of the node's store lease.")
+  var leaseTtl: Int?
+
+  @Option(help: "Seconds a guest has to power off after an ACPI shutdown before a hard stop.")
+  var shutdownTimeout: Int?
+
+  @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+  var logLevel: String?
+
+  func run() async throws {
+    let settings = try Settings.resolve(command: self)
+    LoggingSystem.bootstrap { label in
+      var handler = StreamLogHandler.standardError(label: label)
+      handler.logLevel = settings.logLevel
+      return handler
+    }
+    var logger = Logger(label: "kazed")
+    logger.logLevel = settings.logLevel
+    let node = try await NodeBootstrap(settings: settings, logger: logger).start()
+    try await node.run()
+  }
+}

@@ -1,0 +1,115 @@
+import APIServer
+import ClusterStore
+import ControlPlane
+import Foundation
+import Hummingbird
+import Hypervisor
+import KazeModel
+import Logging
+import NodeAgent
+import ServiceLifecycle
+import Storage
+
+/// Builds one node from its settings: opens the store (the only place a backend is chosen),
+/// probes the accelerator, prepares the pool, and returns the services to run.
+struct NodeBootstrap {
+  let settings: Settings
+  let logger: Logger
+
+  struct RunningNode {
+    let services: [any Service]
+    let logger: Logger
+
+    func run() async throws {
+      let group = ServiceGroup(
+        configuration: .init(
+          services: services.map { .init(service: $0) },
+          gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+      try await group.run()
+    }
+  }
+
+  func start() async throws -> RunningNode {
+    let dataDir = URL(
+      fileURLWithPath: settings.dataDir,
+      relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    ).standardizedFileURL.path
+    try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+    let store = try SQLiteClusterStore(path: "\(dataDir)/store/kaze.sqlite", logger: logger)
+    let pool = DirectoryPool(name: "local", kind: "dir", root: "\(dataDir)/pools/local")
+    try pool.prepare()
+
+    let probeKernel = settings.probeKernel
+    let accelerator = try await runBlocking {
+      AcceleratorProbe.choose(requested: settings.accel, probeKernel: probeKernel)
+    }
+    logger.info(
+      "accelerator: \(accelerator.accelerator.rawValue)",
+      metadata: ["reason": "\(accelerator.reason)"])
+
+    let name = settings.resolvedNodeName
+    let advertise = settings.advertise ?? settings.listen
+    let config = NodeConfiguration(
+      name: name, address: advertise, dataDirectory: dataDir, accelerator: accelerator,
+      pool: pool, leaseTTL: .seconds(settings.leaseTtl),
+      shutdownTimeout: .seconds(settings.shutdownTimeout))
+    let node = Node(
+      name: name, address: advertise, cpus: ProcessInfo.processInfo.activeProcessorCount,
+      memoryMiB: Int(ProcessInfo.processInfo.physicalMemory / 1_048_576),
+      accelerator: accelerator.accelerator, acceleratorReason: accelerator.reason,
+      qemuVersion: Self.qemuVersion(), pools: [pool.info()])
+
+    let agent = NodeAgent(config: config, store: store, logger: logger)
+    let controlPlane = ControlPlane(
+      store: store, nodeName: name, leaseTTL: .seconds(settings.leaseTtl), logger: logger)
+    let environment = APIEnvironment(
+      repository: Repository(store: store), nodeName: name,
+      imageLibrary: ImageLibrary(pool: pool),
+      consoleLogPath: { vm in config.consoleLogPath(for: vm) })
+    let listen = settings.listen
+    let app = KazeAPI.buildApplication(
+      environment: environment, host: settings.host, port: settings.port, logger: logger
+    ) { port in
+      let host = listen.split(separator: ":").dropLast().joined(separator: ":")
+      FileHandle.standardOutput.write(Data("kazed \(name) is serving the API on http://\(host):\(port)/api/v1\n".utf8))
+    }
+    return RunningNode(
+      services: [
+        StoreService(store: store),
+        BackgroundService { try await agent.run(node: node) },
+        BackgroundService { await controlPlane.run() },
+        app,
+      ], logger: logger)
+  }
+
+  static func qemuVersion() -> String {
+    let output = try? ProcessRunner.run(QEMUCommandLine.binary, ["--version"])
+    let first = output?.stdout.split(separator: "\n").first.map(String.init) ?? "unknown"
+    return first.replacingOccurrences(of: "QEMU emulator version ", with: "")
+  }
+}
+
+/// A long-running task that stops when the service group shuts down.
+struct BackgroundService: Service {
+  let body: @Sendable () async throws -> Void
+
+  init(_ body: @escaping @Sendable () async throws -> Void) {
+    self.body = body
+  }
+
+  func run() async throws {
+    try await cancelWhenGracefulShutdown {
+      try await body()
+    }
+  }
+}
+
+/// Closes the store last (services shut down in reverse order).
+struct StoreService: Service {
+  let store: SQLiteClusterStore
+
+  func run() async throws {
+    try? await gracefulShutdown()
+    await store.close()
+  }
+}

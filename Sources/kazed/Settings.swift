@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import KazeModel
+import Logging
+
+/// kazed's settings: defaults, then the optional JSON config file, then the command line.
+struct Settings: Codable {
+  var dataDir = "/var/lib/kaze"
+  var listen = "127.0.0.1:7070"
+  var nodeName: String?
+  var advertise: String?
+  var accel = "auto"
+  var probeKernel: String?
+  var leaseTtl = 5
+  var shutdownTimeout = 30
+  var logLevelName = "info"
+
+  enum CodingKeys: String, CodingKey, CaseIterable {
+    case dataDir, listen, nodeName, advertise, accel, probeKernel, leaseTtl, shutdownTimeout
+    case logLevelName = "logLevel"
+  }
+
+  init() {}
+
+  init(from decoder: any Decoder) throws {
+    try decoder.rejectUnknownKeys(CodingKeys.self)
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    let defaults = Settings()
+    dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir) ?? defaults.dataDir
+    listen = try c.decodeIfPresent(String.self, forKey: .listen) ?? defaults.listen
+    nodeName = try c.decodeIfPresent(String.self, forKey: .nodeName)
+    advertise = try c.decodeIfPresent(String.self, forKey: .advertise)
+    accel = try c.decodeIfPresent(String.self, forKey: .accel) ?? defaults.accel
+    probeKernel = try c.decodeIfPresent(String.self, forKey: .probeKernel)
+    leaseTtl = try c.decodeIfPresent(Int.self, forKey: .leaseTtl) ?? defaults.leaseTtl
+    shutdownTimeout =
+      try c.decodeIfPresent(Int.self, forKey: .shutdownTimeout) ?? defaults.shutdownTimeout
+    logLevelName = try c.decodeIfPresent(String.self, forKey: .logLevelName) ?? defaults.logLevelName
+  }
+
+  var logLevel: Logger.Level { Logger.Level(rawValue: logLevelName) ?? .info }
+
+  var host: String { String(listen[..<(listen.lastIndex(of: ":") ?? listen.endIndex)]) }
+
+  var port: Int { Int(listen[(listen.lastIndex(of: ":").map(listen.index(after:)) ?? listen.endIndex)...]) ?? -1 }
+
+  var resolvedNodeName: String {
+    if let nodeName { return nodeName }
+    let host = ProcessInfo.processInfo.hostName.lowercased()
+      .split(separator: ".").first.map(String.init) ?? "node"
+    let cleaned = String(host.map { $0.isLetter || $0.isNumber ? $0 : "-" })
+    return (try? Validators.name(cleaned)) != nil ? cleaned : "node-1"
+  }
+
+  static func resolve(command: KazedCommand) throws -> Settings {
+    var settings = Settings()
+    if let path = command.config {
+      guard let data = FileManager.default.contents(atPath: path) else {
+        throw ValidationError("--config: cannot read \(path)")
+      }
+      do {
+        settings = try JSONDecoder().decode(Settings.self, from: data)
+      } catch {
+        throw ValidationError("--config \(path): \(KazeError.decoding(error).message)")
+      }
+    }
+    if let value = command.dataDir { settings.dataDir = value }
+    if let value = command.listen { settings.listen = value }
+    if let value = command.nodeName { settings.nodeName = value }
+    if let value = command.advertise { settings.advertise = value }
+    if let value = command.accel { settings.accel = value }
+    if let value = command.probeKernel { settings.probeKernel = value }
+    if let value = command.leaseTtl { settings.leaseTtl = value }
+    if let value = command.shutdownTimeout { settings.shutdownTimeout = value }
+    if let value = command.logLevel { settings.logLevelName = value }
+    try settings.validate()
+    return settings
+  }
+
+  func validate() throws {
+    guard listen.contains(":"), (1...65535).contains(port) || port == 0, !host.isEmpty else {
+      throw ValidationError("--listen: '\(listen)' is not HOST:PORT (e.g. 127.0.0.1:7070)")
+    }
+    guard ["auto", "kvm", "tcg"].contains(accel) else {
+      throw ValidationError("--accel: '\(accel)' is not allowed; use auto, kvm or tcg")
+    }
+    guard (2...300).contains(leaseTtl) else {
+      throw ValidationError("--lease-ttl: \(leaseTtl) is not allowed; use 2 to 300 seconds")
+    }
+    guard (1...3600).contains(shutdownTimeout) else {
+      throw ValidationError("--shutdown-timeout: \(shutdownTimeout) is not allowed; use 1 to 3600 seconds")
+    }
+    guard Logger.Level(rawValue: logLevelName) != nil else {
+      throw ValidationError("--log-level: '\(logLevelName)' is not a level (trace, debug, info, notice, warning, error)")
+    }
+    do { try Validators.name(resolvedNodeName, field: "--node-name") } catch let error as KazeError {
+      throw ValidationError(error.message)
+    }
+    guard dataDir.hasPrefix("/") || !dataDir.isEmpty else {
+      throw ValidationError("--data-dir: give a folder")
+    }
+  }
+}
