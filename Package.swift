@@ -52,7 +52,7 @@ let package = Package(
     .target(
       name: "APIServer",
       dependencies: [
-        "KazeModel", "ClusterStore", "ControlPlane", "Scheduler", "Storage",
+        "KazeModel", "ClusterStore", "ControlPlane", "Networking", "Scheduler", "Storage",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
       ],

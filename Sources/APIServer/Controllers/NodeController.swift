@@ -12,7 +12,7 @@ struct NodeController<Context: RequestContext>: Sendable {
     group.get("nodes", use: listNodes)
     group.get("nodes/:name", use: showNode)
     group.get("tasks", use: listTasks)
-    group.get("tasks/:name", use: showTask)
+    group.get("tasks/:id", use: showTask)
     group.get("events", use: listEvents)
     group.get("health", use: health)
   }
@@ -51,7 +51,7 @@ struct NodeController<Context: RequestContext>: Sendable {
   }
 
   func showTask(_ request: Request, context: Context) async throws -> Response {
-    let id = try context.name()
+    let id = try context.name("id")
     guard let task = try await repository.task(id) else { throw KazeError.notFound("task", id) }
     return try APIJSON.response(task)
   }

@@ -55,8 +55,8 @@ public enum QEMUCommandLine {
       "-nodefaults", "-no-user-config",
       "-display", "none",
       "-daemonize", "-pidfile", context.pidfilePath,
-      "-qmp", "unix:\(context.qmpSocketPath),server=on,wait=off",
-      "-chardev", "file,id=serial0,path=\(context.consoleLogPath),append=on",
+      "-qmp", "unix:\(escape(context.qmpSocketPath)),server=on,wait=off",
+      "-chardev", "file,id=serial0,path=\(escape(context.consoleLogPath)),append=on",
       "-serial", "chardev:serial0",
     ]
     if spec.osType == .windows { args += ["-rtc", "base=localtime,driftfix=slew"] }
@@ -65,8 +65,8 @@ public enum QEMUCommandLine {
         throw KazeError(.internalError, "UEFI VM \(vm.name) has no variable store")
       }
       args += [
-        "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=\(context.ovmfCodePath)",
-        "-drive", "if=pflash,format=raw,unit=1,file=\(vars)",
+        "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=\(escape(context.ovmfCodePath))",
+        "-drive", "if=pflash,format=raw,unit=1,file=\(escape(vars))",
       ]
     }
     if case .kernel(let boot) = spec.boot {

@@ -54,7 +54,7 @@ public enum Validators {
       default: nil
       }
     if digits.isEmpty { digits = "x" }
-    guard let shift, let number = Int64(digits), number > 0, number < (Int64(1) << (63 - shift))
+    guard let shift, let number = Int64(digits), number > 0, number <= Int64.max >> shift
     else {
       throw KazeError.invalid(
         field, "'\(text)' is not a size: use a positive number with K, M, G or T (e.g. 10G)")
