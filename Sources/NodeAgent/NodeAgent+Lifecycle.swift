@@ -56,7 +56,10 @@ extension NodeAgent {
         await start(vm)
         return
       }
-      guard let monitor = runtime.monitor else { return }
+      guard let monitor = runtime.monitor else {
+        await reattach(vm)
+        return
+      }
       do {
         let running = try await monitor.isRunning()
         if vm.desired == .running && !running {
@@ -121,6 +124,22 @@ extension NodeAgent {
       }
       runtimes[vm.name] = runtime
     }
+  }
+
+  /// Connects to the monitor of a QEMU that runs but that the agent is not attached to.
+  func reattach(_ vm: VM) async {
+    guard var runtime = runtimes[vm.name], runtime.process != nil, runtime.monitor == nil else {
+      return
+    }
+    let context = launchContext(for: vm, diskPaths: [], tapNames: [])
+    guard
+      let monitor = try? await VMMonitor.connect(
+        socketPath: context.qmpSocketPath, timeout: .seconds(2), logger: logger)
+    else { return }
+    runtime.monitor = monitor
+    watchExit(of: vm.name, monitor: monitor)
+    runtimes[vm.name] = runtime
+    await event(vm.name, "vm.reattached", "agent reattached to the running QEMU")
   }
 
   /// Prepares disks, taps and firmware, launches a detached QEMU and attaches to its monitor.

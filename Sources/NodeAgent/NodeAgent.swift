@@ -86,9 +86,15 @@ public actor NodeAgent {
           try await repository.record(
             KazeEvent(kind: "vm.reattached", vm: vm.name, node: config.name,
               message: "agent reattached to the running QEMU (pid \(process.pid))"))
+        } catch is CancellationError {
+          throw CancellationError()
         } catch {
-          logger.error("cannot attach to QEMU of \(vm.name): \(error); stopping it")
-          await process.kill()
+          // Never kill a running guest because its monitor did not answer: keep the process and
+          // attach again in a later round.
+          runtime.process = process
+          runtime.phase = .running
+          runtime.startedAt = previous?.startedAt ?? Date()
+          logger.warning("cannot attach to QEMU of \(vm.name) yet: \(error); will retry")
         }
       }
       runtimes[vm.name] = runtime

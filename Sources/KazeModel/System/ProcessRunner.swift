@@ -64,6 +64,7 @@ public enum ProcessRunner {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    closeInheritedDescriptors(&actions)
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
@@ -84,6 +85,28 @@ public enum ProcessRunner {
       throw KazeError(.unavailable, "cannot run \(path)", cause: String(cString: strerror(result)))
     }
     return pid
+  }
+
+  private typealias CloseFrom = @convention(c) (
+    UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32
+  ) -> Int32
+
+  /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which Swift's Glibc module
+  /// does not expose.
+  private static let closeFrom: CloseFrom? = {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+    else { return nil }
+    return unsafeBitCast(symbol, to: CloseFrom.self)
+  }()
+
+  /// The child gets only stdin, stdout and stderr. Without this a daemonized QEMU would keep
+  /// kazed's listening socket and database open, and a restarted kazed could not bind its port.
+  private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+    if let closeFrom, closeFrom(&actions, 3) == 0 { return }
+    let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    for fd in open.compactMap({ Int32($0) }) where fd > 2 {
+      if fcntl(fd, F_GETFD) != -1 { _ = fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC) }
+    }
   }
 
   /// Waits for a child to exit and returns its exit status (128+signal if it was killed).

@@ -1,0 +1,222 @@
+import Foundation
+import KazeClient
+import KazeModel
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Where the built executables and the test guest image are. Missing pieces are test failures:
+/// CI must have built them (`swift build --build-tests`) and the image (scripts/build-test-image.sh).
+enum TestEnvironment {
+  static let repository = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
+  static func binary(_ name: String) throws -> String {
+    var candidates: [String] = []
+    if let dir = ProcessInfo.processInfo.environment["KAZE_BIN_DIR"] { candidates.append(dir) }
+    if let first = CommandLine.arguments.first {
+      candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent().path)
+    }
+    candidates.append(repository + "/.build/debug")
+    for dir in candidates where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") {
+      return "\(dir)/\(name)"
+    }
+    throw KazeError(.notFound, "\(name) is not built (looked in \(candidates.joined(separator: ", ")))")
+  }
+
+  static func testImage() throws -> (kernel: String, initrd: String) {
+    let dir = ProcessInfo.processInfo.environment["KAZE_TEST_IMAGE"] ?? repository + "/.test-image"
+    let kernel = dir + "/vmlinuz"
+    let initrd = dir + "/initrd.img"
+    guard FileManager.default.fileExists(atPath: kernel), FileManager.default.fileExists(atPath: initrd)
+    else {
+      throw KazeError(.notFound, "the test guest image is missing in \(dir): run scripts/build-test-image.sh")
+    }
+    return (kernel, initrd)
+  }
+
+  /// A TCP port that was free a moment ago on 127.0.0.1.
+  static func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+        bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+      }
+    }
+    guard bound else { throw KazeError(.unavailable, "cannot find a free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+  }
+}
+
+/// One real kazed process on a temporary data folder and its own loopback port. Cleans up
+/// everything it started, by PID: kazed and every QEMU whose pidfile is in its data folder.
+final class KazedHarness: @unchecked Sendable {
+  let dataDir: String
+  let port: Int
+  let server: String
+  let client: KazeClient
+  private(set) var pid: pid_t = 0
+
+  init() throws {
+    dataDir = NSTemporaryDirectory() + "kaze-it-\(UUID().uuidString.prefix(8).lowercased())"
+    try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+    port = try TestEnvironment.freePort()
+    server = "127.0.0.1:\(port)"
+    client = try KazeClient(server: server)
+  }
+
+  /// Starts kazed and waits until its API answers.
+  func start() async throws {
+    let kazed = try TestEnvironment.binary("kazed")
+    let runs = (try? FileManager.default.contentsOfDirectory(atPath: dataDir))?.filter { $0.hasPrefix("kazed-") }.count ?? 0
+    pid = try ProcessRunner.spawn(
+      kazed,
+      [
+        "--data-dir", dataDir, "--listen", server, "--accel", "tcg", "--node-name", "node-1",
+        "--lease-ttl", "3", "--shutdown-timeout", "15", "--log-level", "debug",
+      ], stdout: "\(dataDir)/kazed-\(runs).out", stderr: "\(dataDir)/kazed-\(runs).log")
+    try await eventually("kazed answers on \(server)", timeout: .seconds(60)) {
+      if ProcessRunner.wait(pid: pid, timeout: .zero) != nil {
+        throw KazeError(.unavailable, "kazed exited: \(log())")
+      }
+      return try? await client.nodes().first
+    }
+  }
+
+  /// `kill -9` of kazed, as in a crash; its VMs keep running.
+  func crash() {
+    guard pid > 0 else { return }
+    kill(pid, SIGKILL)
+    _ = ProcessRunner.waitBlocking(pid: pid)
+    pid = 0
+  }
+
+  func stop() {
+    guard pid > 0 else { return }
+    kill(pid, SIGTERM)
+    if ProcessRunner.wait(pid: pid, timeout: .seconds(15)) == nil {
+      kill(pid, SIGKILL)
+      _ = ProcessRunner.waitBlocking(pid: pid)
+    }
+    pid = 0
+  }
+
+  func log() -> String {
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: dataDir))?.filter { $0.hasSuffix(".log") }.sorted() ?? []
+    return files.compactMap { try? String(contentsOfFile: "\(dataDir)/\($0)", encoding: .utf8) }
+      .joined(separator: "\n").split(separator: "\n").suffix(40).joined(separator: "\n")
+  }
+
+  /// QEMU processes started for this data folder, found by their pidfiles.
+  func qemuPids() -> [pid_t] {
+    let run = "\(dataDir)/run"
+    let dirs = (try? FileManager.default.contentsOfDirectory(atPath: run)) ?? []
+    return dirs.compactMap { dir in
+      guard let text = try? String(contentsOfFile: "\(run)/\(dir)/qemu.pid", encoding: .utf8),
+        let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+        Self.isQEMU(pid, vmID: dir)
+      else { return nil }
+      return pid
+    }
+  }
+
+  /// Every live QEMU on this machine whose command line carries this VM id.
+  static func qemuProcesses(vmID: String) -> [pid_t] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { pid_t($0) }.filter { isQEMU($0, vmID: vmID) }
+  }
+
+  static func isQEMU(_ pid: pid_t, vmID: String) -> Bool {
+    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+      let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      !(stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true)
+    else { return false }
+    let args = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    return args.first?.contains("qemu-system") == true && args.contains(vmID)
+  }
+
+  func cleanUp() {
+    stop()
+    for qemu in qemuPids() { kill(qemu, SIGKILL) }
+    try? FileManager.default.removeItem(atPath: dataDir)
+  }
+
+  /// Runs the `kaze` CLI against this kazed.
+  func kaze(_ arguments: String...) throws -> ProcessRunner.Output {
+    try kaze(arguments)
+  }
+
+  func kaze(_ arguments: [String]) throws -> ProcessRunner.Output {
+    try ProcessRunner.run(try TestEnvironment.binary("kaze"), arguments + ["--server", server], check: false)
+  }
+
+  /// Imports the test guest as image `tiny`.
+  func importTestImage() async throws {
+    let image = try TestEnvironment.testImage()
+    _ = try await client.importImage(
+      ImportImageRequest(name: "tiny", kernel: image.kernel, initrd: image.initrd, cmdline: "quiet"))
+  }
+
+  /// The console lines since the guest's latest boot.
+  func consoleSinceBoot(_ vm: String) async throws -> [String] {
+    let lines: [String]
+    do {
+      lines = try await client.console(vm, lines: 400).lines
+    } catch let error as KazeError where error.code == .invalidState {
+      return []  // not placed on the node yet
+    }
+    guard let boot = lines.lastIndex(where: { $0.contains("kaze-guest: up") }) else { return [] }
+    return Array(lines[boot...])
+  }
+
+  /// How many times the guest has booted, counted from its serial log.
+  func boots(_ vm: String) async throws -> Int {
+    do {
+      return try await client.console(vm, lines: 2000).lines.filter { $0.contains("kaze-guest: up") }.count
+    } catch let error as KazeError where error.code == .invalidState {
+      return 0
+    }
+  }
+
+  /// Waits until the guest's boot number `boot` (or any boot when nil) printed a line
+  /// containing `text`.
+  func waitForConsole(
+    _ vm: String, _ text: String, boot: Int? = nil, timeout: Duration = .seconds(120)
+  ) async throws {
+    _ = try await eventually("\(vm) prints '\(text)'", timeout: timeout) { () async throws -> Bool? in
+      if let boot, try await boots(vm) != boot { return nil }
+      return try await consoleSinceBoot(vm).contains { $0.contains(text) } ? true : nil
+    }
+  }
+
+  func waitForPhase(_ vm: String, _ phase: VMPhase, timeout: Duration = .seconds(120)) async throws -> VMView {
+    try await eventually("\(vm) to be \(phase.rawValue)", timeout: timeout) {
+      let view = try await client.vm(vm)
+      return view.status.phase == phase ? view : nil
+    }
+  }
+}
+
+/// Polls `check` until it gives a value; fails the test with `what` (and kazed's log) if it never
+/// does. Never asserts how long it took.
+func eventually<T>(
+  _ what: String, timeout: Duration, every interval: Duration = .milliseconds(200),
+  _ check: () async throws -> T?
+) async throws -> T {
+  let clock = ContinuousClock()
+  let deadline = clock.now + timeout
+  while true {
+    if let value = try await check() { return value }
+    if clock.now >= deadline { throw KazeError(.timeout, "timed out waiting for \(what)") }
+    try await Task.sleep(for: interval)
+  }
+}
