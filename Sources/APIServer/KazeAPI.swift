@@ -24,7 +24,9 @@ public enum KazeAPI {
     router.get("/") { _, _ in
       Response(
         status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-        body: ResponseBody(byteBuffer: ByteBuffer(string: "Kaze: the API is at /api/v1 (see /api/v1/openapi.yaml)\n")))
+        body: ResponseBody(
+          byteBuffer: ByteBuffer(string: "Kaze: the API is at /api/v1 (see /api/v1/openapi.yaml)\n")
+        ))
     }
     return router
   }

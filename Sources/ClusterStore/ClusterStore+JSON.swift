@@ -29,7 +29,9 @@ public enum ClusterStoreJSON {
 
   /// Decodes a stored value, reporting failures as `.internalError` (the stored data is corrupt or
   /// of another type).
-  public static func decode<Value: Decodable>(_ type: Value.Type, from data: Data, key: String)
+  public static func decode<Value: Decodable>(
+    _ type: Value.Type, from data: Data, key: String
+  )
     throws -> Value
   {
     do {
@@ -60,7 +62,9 @@ extension TxnOp {
 
 extension Compare {
   /// Holds when the key's value is the JSON encoding of `value`.
-  public static func jsonValue<Value: Encodable>(_ key: String, equals value: Value) throws
+  public static func jsonValue<Value: Encodable>(
+    _ key: String, equals value: Value
+  ) throws
     -> Compare
   {
     .value(key, equals: try ClusterStoreJSON.encode(value, key: key))
@@ -70,14 +74,18 @@ extension Compare {
 /// JSON forms of reads and writes, so that callers store `Codable` values directly.
 extension ClusterStore {
   /// The value at `key` decoded from JSON, or nil when the key does not exist.
-  public func getJSON<Value: Decodable>(_ key: String, as type: Value.Type = Value.self)
+  public func getJSON<Value: Decodable>(
+    _ key: String, as type: Value.Type = Value.self
+  )
     async throws -> Value?
   {
     try await get(key)?.decodeJSON(type)
   }
 
   /// Every value under `prefix` decoded from JSON, sorted by key, with the read revision.
-  public func listJSON<Value: Decodable>(prefix: String, as type: Value.Type = Value.self)
+  public func listJSON<Value: Decodable>(
+    prefix: String, as type: Value.Type = Value.self
+  )
     async throws -> (items: [Value], revision: Revision)
   {
     let (items, revision) = try await list(prefix: prefix)

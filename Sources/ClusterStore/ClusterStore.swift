@@ -36,7 +36,9 @@ public protocol ClusterStore: Sendable {
   ///   - ifModRevision: writes only when the key's modRevision equals this value, `0` meaning
   ///     "only when the key does not exist"; otherwise throws `.conflict` and changes nothing.
   @discardableResult
-  func put(_ key: String, _ value: Data, lease: LeaseID?, ifModRevision: Revision?) async throws
+  func put(
+    _ key: String, _ value: Data, lease: LeaseID?, ifModRevision: Revision?
+  ) async throws
     -> Revision
 
   /// Deletes `key` and returns whether it existed.

@@ -23,12 +23,15 @@ extension KazeClient {
       "DELETE", "/vms/\(Self.escape(name))", query: force ? ["force": "true"] : [:])
   }
 
-  public func perform(_ action: VMAction, on name: String, wait: Bool = true) async throws -> VMView {
+  public func perform(_ action: VMAction, on name: String, wait: Bool = true) async throws -> VMView
+  {
     try await call(
       "POST", "/vms/\(Self.escape(name))/\(action.rawValue)", query: wait ? ["wait": "true"] : [:])
   }
 
-  public func console(_ name: String, lines: Int = 100, offset: Int64? = nil) async throws
+  public func console(
+    _ name: String, lines: Int = 100, offset: Int64? = nil
+  ) async throws
     -> ConsoleOutput
   {
     var query = ["lines": "\(lines)"]
@@ -60,7 +63,9 @@ extension KazeClient {
     try await call("GET", "/vms/\(Self.escape(vm))/snapshots")
   }
 
-  public func createSnapshot(_ vm: String, name: String, description: String? = nil) async throws
+  public func createSnapshot(
+    _ vm: String, name: String, description: String? = nil
+  ) async throws
     -> Snapshot
   {
     try await call(

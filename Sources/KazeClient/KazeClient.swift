@@ -13,7 +13,8 @@ public struct KazeClient: Sendable {
   /// `server` is `HOST:PORT` or a full `http://HOST:PORT` URL.
   public init(server: String) throws {
     let text = server.contains("://") ? server : "http://\(server)"
-    guard let url = URL(string: text), url.host != nil, url.scheme == "http" || url.scheme == "https"
+    guard let url = URL(string: text), url.host != nil,
+      url.scheme == "http" || url.scheme == "https"
     else {
       throw KazeError.invalid("server", "'\(server)' is not a server address like 127.0.0.1:7070")
     }
@@ -77,7 +78,8 @@ public struct KazeClient: Sendable {
   }
 
   func call<Response: Decodable>(
-    _ method: String, _ path: String, query: [String: String] = [:], body: (some Encodable)? = Empty?.none,
+    _ method: String, _ path: String, query: [String: String] = [:],
+    body: (some Encodable)? = Empty?.none,
     as type: Response.Type = Response.self
   ) async throws -> Response {
     let payload = try body.map { try Self.encoder.encode($0) }
@@ -85,11 +87,15 @@ public struct KazeClient: Sendable {
     do {
       return try Self.decoder.decode(Response.self, from: data)
     } catch {
-      throw KazeError(.internalError, "cannot read kazed's answer to \(method) \(path)", cause: "\(error)")
+      throw KazeError(
+        .internalError, "cannot read kazed's answer to \(method) \(path)", cause: "\(error)")
     }
   }
 
-  func callNoContent(_ method: String, _ path: String, query: [String: String] = [:], body: (some Encodable)? = Empty?.none)
+  func callNoContent(
+    _ method: String, _ path: String, query: [String: String] = [:],
+    body: (some Encodable)? = Empty?.none
+  )
     async throws
   {
     let payload = try body.map { try Self.encoder.encode($0) }

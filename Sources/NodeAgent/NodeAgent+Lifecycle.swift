@@ -34,9 +34,10 @@ extension NodeAgent {
       runtime.backoff = backoff
       runtime.restartNotBefore = ContinuousClock.now + backoff
       runtime.phase = .crashed
-      let how = if case .host(let reason) = cause { "was stopped from the host (\(reason))" } else {
-        "exited unexpectedly"
-      }
+      let how =
+        if case .host(let reason) = cause { "was stopped from the host (\(reason))" } else {
+          "exited unexpectedly"
+        }
       runtime.lastError = "QEMU (pid \(process.pid)) \(how)"
       await event(
         vm.name, "vm.crashed",
@@ -234,7 +235,8 @@ extension NodeAgent {
   }
 
   func seconds(_ duration: Duration) -> String {
-    let value = Double(duration.components.seconds)
+    let value =
+      Double(duration.components.seconds)
       + Double(duration.components.attoseconds) / 1e18
     return String(format: "%.0f s", value)
   }

@@ -82,9 +82,11 @@ public actor NodeAgent {
           runtime.phase = try await monitor.isRunning() ? .running : .paused
           runtime.startedAt = previous?.startedAt ?? Date()
           watchExit(of: vm.name, monitor: monitor)
-          logger.info("reattached to QEMU", metadata: ["vm": "\(vm.name)", "pid": "\(process.pid)"])
+          logger.info(
+            "reattached to QEMU", metadata: ["vm": "\(vm.name)", "pid": "\(process.pid)"])
           try await repository.record(
-            KazeEvent(kind: "vm.reattached", vm: vm.name, node: config.name,
+            KazeEvent(
+              kind: "vm.reattached", vm: vm.name, node: config.name,
               message: "agent reattached to the running QEMU (pid \(process.pid))"))
         } catch is CancellationError {
           throw CancellationError()
@@ -147,7 +149,8 @@ public actor NodeAgent {
     }
   }
 
-  func event(_ vm: String, _ kind: String, _ message: String, level: KazeEvent.Level = .info) async {
+  func event(_ vm: String, _ kind: String, _ message: String, level: KazeEvent.Level = .info) async
+  {
     logger.log(
       level: level == .info ? .info : (level == .warning ? .warning : .error), "\(message)",
       metadata: ["vm": "\(vm)", "event": "\(kind)"])

@@ -14,7 +14,9 @@ struct QMPLineDecoder: ByteToMessageDecoder {
   /// How many readable bytes have already been searched for a newline.
   private var scanned = 0
 
-  mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws
+  mutating func decode(
+    context: ChannelHandlerContext, buffer: inout ByteBuffer
+  ) throws
     -> DecodingState
   {
     let view = buffer.readableBytesView

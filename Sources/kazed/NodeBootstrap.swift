@@ -71,7 +71,8 @@ struct NodeBootstrap {
       environment: environment, host: settings.host, port: settings.port, logger: logger
     ) { port in
       let host = listen.split(separator: ":").dropLast().joined(separator: ":")
-      FileHandle.standardOutput.write(Data("kazed \(name) is serving the API on http://\(host):\(port)/api/v1\n".utf8))
+      FileHandle.standardOutput.write(
+        Data("kazed \(name) is serving the API on http://\(host):\(port)/api/v1\n".utf8))
     }
     return RunningNode(
       services: [

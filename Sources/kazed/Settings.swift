@@ -35,18 +35,22 @@ struct Settings: Codable {
     leaseTtl = try c.decodeIfPresent(Int.self, forKey: .leaseTtl) ?? defaults.leaseTtl
     shutdownTimeout =
       try c.decodeIfPresent(Int.self, forKey: .shutdownTimeout) ?? defaults.shutdownTimeout
-    logLevelName = try c.decodeIfPresent(String.self, forKey: .logLevelName) ?? defaults.logLevelName
+    logLevelName =
+      try c.decodeIfPresent(String.self, forKey: .logLevelName) ?? defaults.logLevelName
   }
 
   var logLevel: Logger.Level { Logger.Level(rawValue: logLevelName) ?? .info }
 
   var host: String { String(listen[..<(listen.lastIndex(of: ":") ?? listen.endIndex)]) }
 
-  var port: Int { Int(listen[(listen.lastIndex(of: ":").map(listen.index(after:)) ?? listen.endIndex)...]) ?? -1 }
+  var port: Int {
+    Int(listen[(listen.lastIndex(of: ":").map(listen.index(after:)) ?? listen.endIndex)...]) ?? -1
+  }
 
   var resolvedNodeName: String {
     if let nodeName { return nodeName }
-    let host = ProcessInfo.processInfo.hostName.lowercased()
+    let host =
+      ProcessInfo.processInfo.hostName.lowercased()
       .split(separator: ".").first.map(String.init) ?? "node"
     let cleaned = String(host.map { $0.isLetter || $0.isNumber ? $0 : "-" })
     return (try? Validators.name(cleaned)) != nil ? cleaned : "node-1"
@@ -88,12 +92,16 @@ struct Settings: Codable {
       throw ValidationError("--lease-ttl: \(leaseTtl) is not allowed; use 2 to 300 seconds")
     }
     guard (1...3600).contains(shutdownTimeout) else {
-      throw ValidationError("--shutdown-timeout: \(shutdownTimeout) is not allowed; use 1 to 3600 seconds")
+      throw ValidationError(
+        "--shutdown-timeout: \(shutdownTimeout) is not allowed; use 1 to 3600 seconds")
     }
     guard Logger.Level(rawValue: logLevelName) != nil else {
-      throw ValidationError("--log-level: '\(logLevelName)' is not a level (trace, debug, info, notice, warning, error)")
+      throw ValidationError(
+        "--log-level: '\(logLevelName)' is not a level (trace, debug, info, notice, warning, error)"
+      )
     }
-    do { try Validators.name(resolvedNodeName, field: "--node-name") } catch let error as KazeError {
+    do { try Validators.name(resolvedNodeName, field: "--node-name") } catch let error as KazeError
+    {
       throw ValidationError(error.message)
     }
     guard dataDir.hasPrefix("/") || !dataDir.isEmpty else {

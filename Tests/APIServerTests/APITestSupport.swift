@@ -28,7 +28,9 @@ struct APIFixture {
     let lease = try await store.grantLease(ttl: .seconds(60))
     try await store.put(StoreKeys.alive(node.name), Data(node.address.utf8), lease: lease)
     try await repository.createImage(
-      Image(name: "tiny", kind: .kernel, kernelPath: "/images/tiny/vmlinuz", initrdPath: "/images/tiny/initrd.img"))
+      Image(
+        name: "tiny", kind: .kernel, kernelPath: "/images/tiny/vmlinuz",
+        initrdPath: "/images/tiny/initrd.img"))
     let environment = APIEnvironment(
       repository: repository, nodeName: node.name, imageLibrary: ImageLibrary(pool: pool),
       consoleLogPath: { _ in root + "/console.log" }, waitTimeout: .seconds(2))

@@ -18,19 +18,44 @@ struct BadInputTests {
   }
 
   static let cases: [Case] = [
-    Case(label: "unknown image", body: #"{"name":"vm1","image":"nope"}"#, status: .badRequest, field: "image", message: "no image named 'nope'"),
-    Case(label: "zero CPUs", body: #"{"name":"vm1","image":"tiny","cpus":0}"#, status: .badRequest, field: "cpus", message: "1 to 256 CPUs"),
-    Case(label: "negative CPUs", body: #"{"name":"vm1","image":"tiny","cpus":-2}"#, status: .badRequest, field: "cpus", message: "-2 is not allowed"),
-    Case(label: "more CPUs than any node", body: #"{"name":"vm1","image":"tiny","cpus":64}"#, status: .badRequest, field: "cpus", message: "more than any node has"),
-    Case(label: "memory beyond the node", body: #"{"name":"vm1","image":"tiny","memoryMiB":999999}"#, status: .badRequest, field: "memoryMiB", message: "more than any node can give"),
-    Case(label: "malformed JSON", body: #"{"name":"vm1","image":"#, status: .badRequest, field: nil, message: "malformed JSON"),
-    Case(label: "unknown field", body: #"{"name":"vm1","image":"tiny","colour":"blue"}"#, status: .badRequest, field: "colour", message: "unknown field"),
-    Case(label: "wrong type", body: #"{"name":"vm1","image":"tiny","memoryMiB":"lots"}"#, status: .badRequest, field: "memoryMiB", message: "expected an integer"),
-    Case(label: "missing name", body: #"{"image":"tiny"}"#, status: .badRequest, field: "name", message: "required field is missing"),
-    Case(label: "bad name", body: #"{"name":"My VM","image":"tiny"}"#, status: .badRequest, field: "name", message: "not a valid name"),
-    Case(label: "bad disk size", body: #"{"name":"vm1","image":"tiny","disks":[{"size":"ten"}]}"#, status: .badRequest, field: "disks[0].size", message: "is not a size"),
-    Case(label: "bad network", body: #"{"name":"vm1","image":"tiny","nics":[{"network":"wifi"}]}"#, status: .badRequest, field: "nics[0].network", message: "not a network"),
-    Case(label: "empty body", body: "", status: .badRequest, field: nil, message: "needs a JSON body"),
+    Case(
+      label: "unknown image", body: #"{"name":"vm1","image":"nope"}"#, status: .badRequest,
+      field: "image", message: "no image named 'nope'"),
+    Case(
+      label: "zero CPUs", body: #"{"name":"vm1","image":"tiny","cpus":0}"#, status: .badRequest,
+      field: "cpus", message: "1 to 256 CPUs"),
+    Case(
+      label: "negative CPUs", body: #"{"name":"vm1","image":"tiny","cpus":-2}"#,
+      status: .badRequest, field: "cpus", message: "-2 is not allowed"),
+    Case(
+      label: "more CPUs than any node", body: #"{"name":"vm1","image":"tiny","cpus":64}"#,
+      status: .badRequest, field: "cpus", message: "more than any node has"),
+    Case(
+      label: "memory beyond the node", body: #"{"name":"vm1","image":"tiny","memoryMiB":999999}"#,
+      status: .badRequest, field: "memoryMiB", message: "more than any node can give"),
+    Case(
+      label: "malformed JSON", body: #"{"name":"vm1","image":"#, status: .badRequest, field: nil,
+      message: "malformed JSON"),
+    Case(
+      label: "unknown field", body: #"{"name":"vm1","image":"tiny","colour":"blue"}"#,
+      status: .badRequest, field: "colour", message: "unknown field"),
+    Case(
+      label: "wrong type", body: #"{"name":"vm1","image":"tiny","memoryMiB":"lots"}"#,
+      status: .badRequest, field: "memoryMiB", message: "expected an integer"),
+    Case(
+      label: "missing name", body: #"{"image":"tiny"}"#, status: .badRequest, field: "name",
+      message: "required field is missing"),
+    Case(
+      label: "bad name", body: #"{"name":"My VM","image":"tiny"}"#, status: .badRequest,
+      field: "name", message: "not a valid name"),
+    Case(
+      label: "bad disk size", body: #"{"name":"vm1","image":"tiny","disks":[{"size":"ten"}]}"#,
+      status: .badRequest, field: "disks[0].size", message: "is not a size"),
+    Case(
+      label: "bad network", body: #"{"name":"vm1","image":"tiny","nics":[{"network":"wifi"}]}"#,
+      status: .badRequest, field: "nics[0].network", message: "not a network"),
+    Case(
+      label: "empty body", body: "", status: .badRequest, field: nil, message: "needs a JSON body"),
   ]
 
   @Test("create VM refuses", arguments: cases)
@@ -38,7 +63,8 @@ struct BadInputTests {
     let fixture = try await APIFixture.make()
     let before = try await fixture.store.currentRevision()
     try await fixture.test { client in
-      try await client.execute(uri: "/api/v1/vms", method: .post, body: .json(testCase.body)) { response throws in
+      try await client.execute(uri: "/api/v1/vms", method: .post, body: .json(testCase.body)) {
+        response throws in
         #expect(response.status == testCase.status)
         let reply = try response.decode(ErrorReply.self)
         #expect(reply.field == testCase.field)
@@ -55,11 +81,15 @@ struct BadInputTests {
   func duplicate() async throws {
     let fixture = try await APIFixture.make()
     try await fixture.test { client in
-      try await client.execute(uri: "/api/v1/vms", method: .post, body: .json(#"{"name":"web","image":"tiny","cpus":2}"#)) { response throws in
+      try await client.execute(
+        uri: "/api/v1/vms", method: .post, body: .json(#"{"name":"web","image":"tiny","cpus":2}"#)
+      ) { response throws in
         #expect(response.status == .created)
       }
       let before = try await fixture.store.currentRevision()
-      try await client.execute(uri: "/api/v1/vms", method: .post, body: .json(#"{"name":"web","image":"tiny","cpus":1}"#)) { response throws in
+      try await client.execute(
+        uri: "/api/v1/vms", method: .post, body: .json(#"{"name":"web","image":"tiny","cpus":1}"#)
+      ) { response throws in
         #expect(response.status == .conflict)
         let reply = try response.decode(ErrorReply.self)
         #expect(reply.code == "alreadyExists")
@@ -95,10 +125,13 @@ struct BadInputTests {
   func invalidState() async throws {
     let fixture = try await APIFixture.make()
     try await fixture.test { client in
-      try await client.execute(uri: "/api/v1/vms", method: .post, body: .json(#"{"name":"web","image":"tiny"}"#)) { _ in }
+      try await client.execute(
+        uri: "/api/v1/vms", method: .post, body: .json(#"{"name":"web","image":"tiny"}"#)
+      ) { _ in }
       let before = try await fixture.store.currentRevision()
       for action in ["pause", "reboot", "resume"] {
-        try await client.execute(uri: "/api/v1/vms/web/\(action)", method: .post) { response throws in
+        try await client.execute(uri: "/api/v1/vms/web/\(action)", method: .post) {
+          response throws in
           #expect(response.status == .conflict)
           #expect(try response.decode(ErrorReply.self).code == "invalidState")
         }
@@ -112,7 +145,9 @@ struct BadInputTests {
   func badQueryAndPatch() async throws {
     let fixture = try await APIFixture.make()
     try await fixture.test { client in
-      try await client.execute(uri: "/api/v1/vms", method: .post, body: .json(#"{"name":"web","image":"tiny"}"#)) { _ in }
+      try await client.execute(
+        uri: "/api/v1/vms", method: .post, body: .json(#"{"name":"web","image":"tiny"}"#)
+      ) { _ in }
       let before = try await fixture.store.currentRevision()
       try await client.execute(uri: "/api/v1/vms?phase=flying", method: .get) { response throws in
         #expect(response.status == .badRequest)
@@ -122,22 +157,31 @@ struct BadInputTests {
         #expect(response.status == .badRequest)
         #expect(try response.decode(ErrorReply.self).field == "limit")
       }
-      try await client.execute(uri: "/api/v1/vms/web", method: .patch, body: .json(#"{"cpus":0}"#)) { response throws in
+      try await client.execute(uri: "/api/v1/vms/web", method: .patch, body: .json(#"{"cpus":0}"#))
+      { response throws in
         #expect(response.status == .badRequest)
         #expect(try response.decode(ErrorReply.self).field == "cpus")
       }
-      try await client.execute(uri: "/api/v1/vms/web", method: .patch, body: .json(#"{"disk":"1G"}"#)) { response throws in
+      try await client.execute(
+        uri: "/api/v1/vms/web", method: .patch, body: .json(#"{"disk":"1G"}"#)
+      ) { response throws in
         #expect(response.status == .badRequest)
         #expect(try response.decode(ErrorReply.self).field == "disk")
       }
-      try await client.execute(uri: "/api/v1/vms/web/disks", method: .post, body: .json(#"{"size":"0"}"#)) { response throws in
+      try await client.execute(
+        uri: "/api/v1/vms/web/disks", method: .post, body: .json(#"{"size":"0"}"#)
+      ) { response throws in
         #expect(response.status == .badRequest)
       }
-      try await client.execute(uri: "/api/v1/images", method: .post, body: .json(#"{"name":"x","kernel":"relative/path"}"#)) { response throws in
+      try await client.execute(
+        uri: "/api/v1/images", method: .post, body: .json(#"{"name":"x","kernel":"relative/path"}"#)
+      ) { response throws in
         #expect(response.status == .badRequest)
         #expect(try response.decode(ErrorReply.self).field == "kernel")
       }
-      try await client.execute(uri: "/api/v1/images", method: .post, body: .json(#"{"name":"x","kernel":"/no/such/file"}"#)) { response throws in
+      try await client.execute(
+        uri: "/api/v1/images", method: .post, body: .json(#"{"name":"x","kernel":"/no/such/file"}"#)
+      ) { response throws in
         #expect(response.status == .badRequest)
         #expect(try response.decode(ErrorReply.self).message.contains("no file at /no/such/file"))
       }
@@ -152,7 +196,9 @@ struct BadInputTests {
     try await fixture.test { client in
       try await client.execute(
         uri: "/api/v1/vms", method: .post,
-        body: .json(#"{"name":"web","image":"tiny","cpus":2,"memoryMiB":512,"disks":[{"size":"1G"}],"cmdline":"quiet"}"#)
+        body: .json(
+          #"{"name":"web","image":"tiny","cpus":2,"memoryMiB":512,"disks":[{"size":"1G"}],"cmdline":"quiet"}"#
+        )
       ) { response throws in
         #expect(response.status == .created)
         let view = try response.decode(VMView.self)

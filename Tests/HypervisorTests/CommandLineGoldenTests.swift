@@ -20,11 +20,15 @@ struct CommandLineGoldenTests {
         "web",
         VMSpec(
           cpus: 2, memoryMiB: 512,
-          boot: .kernel(KernelBoot(kernelPath: "/pool/images/tiny/vmlinuz", initrdPath: "/pool/images/tiny/initrd.img", cmdline: "console=ttyS0 quiet")),
+          boot: .kernel(
+            KernelBoot(
+              kernelPath: "/pool/images/tiny/vmlinuz", initrdPath: "/pool/images/tiny/initrd.img",
+              cmdline: "console=ttyS0 quiet")),
           disks: [DiskSpec(name: "disk0", sizeBytes: 1 << 30)],
           nics: [NICSpec(kind: .user, mac: "52:54:00:aa:bb:01")])),
       QEMULaunchContext(
-        accelerator: .tcg, runDirectory: "/data/run/web", diskPaths: ["/pool/disks/web/disk0.qcow2"],
+        accelerator: .tcg, runDirectory: "/data/run/web",
+        diskPaths: ["/pool/disks/web/disk0.qcow2"],
         tapNames: [nil])
     ),
     (
@@ -37,7 +41,8 @@ struct CommandLineGoldenTests {
           disks: [DiskSpec(name: "disk0", sizeBytes: 64 << 30, bus: .sata)],
           nics: [NICSpec(kind: .bridge("br0"), mac: "52:54:00:aa:bb:02", model: "e1000e")])),
       QEMULaunchContext(
-        accelerator: .kvm, runDirectory: "/data/run/win", diskPaths: ["/pool/disks/win/disk0.qcow2"],
+        accelerator: .kvm, runDirectory: "/data/run/win",
+        diskPaths: ["/pool/disks/win/disk0.qcow2"],
         tapNames: ["kzwin0n0"], efiVarsPath: "/pool/disks/win/efivars.fd")
     ),
     (
@@ -47,7 +52,8 @@ struct CommandLineGoldenTests {
         VMSpec(
           cpus: 8, memoryMiB: 16384, boot: .disk,
           disks: [
-            DiskSpec(name: "disk0", sizeBytes: 20 << 30, backingPath: "/pool/images/debian/base.qcow2"),
+            DiskSpec(
+              name: "disk0", sizeBytes: 20 << 30, backingPath: "/pool/images/debian/base.qcow2"),
             DiskSpec(name: "disk1", sizeBytes: 100 << 30),
             DiskSpec(name: "disk2", sizeBytes: 1 << 40),
           ],
@@ -58,7 +64,10 @@ struct CommandLineGoldenTests {
           ])),
       QEMULaunchContext(
         accelerator: .tcg, runDirectory: "/data/run/db",
-        diskPaths: ["/pool/disks/db/disk0.qcow2", "/pool/disks/db/disk1.qcow2", "/pool/disks/db/with,comma.qcow2"],
+        diskPaths: [
+          "/pool/disks/db/disk0.qcow2", "/pool/disks/db/disk1.qcow2",
+          "/pool/disks/db/with,comma.qcow2",
+        ],
         tapNames: [nil, "kzdb0n1", "kzdb0n2"])
     ),
   ]
@@ -66,7 +75,8 @@ struct CommandLineGoldenTests {
   @Test("matches the golden file", arguments: cases.map(\.0))
   func golden(_ name: String) throws {
     let (_, vm, context) = try #require(Self.cases.first { $0.0 == name })
-    let actual = try QEMUCommandLine.arguments(for: vm, context: context).joined(separator: "\n") + "\n"
+    let actual =
+      try QEMUCommandLine.arguments(for: vm, context: context).joined(separator: "\n") + "\n"
     let sourceFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
       .appendingPathComponent("Golden/\(name).args")
     if ProcessInfo.processInfo.environment["KAZE_UPDATE_GOLDEN"] == "1" {

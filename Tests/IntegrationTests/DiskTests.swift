@@ -112,6 +112,7 @@ struct DiskTests {
     _ = try await client.perform(.stop, on: "grow")
     try await client.deleteDisk("grow", disk: "disk1")
     #expect(try await client.disks("grow").map(\.name) == ["disk0"])
-    #expect(!FileManager.default.fileExists(atPath: "\(node.dataDir)/pools/local/disks/grow/disk1.qcow2"))
+    #expect(
+      !FileManager.default.fileExists(atPath: "\(node.dataDir)/pools/local/disks/grow/disk1.qcow2"))
   }
 }

@@ -16,9 +16,11 @@ struct VMLifecycleTests {
     defer { node.cleanUp() }
     try await node.start()
     let image = try TestEnvironment.testImage()
-    var out = try node.kaze("image", "import", "tiny", "--kernel", image.kernel, "--initrd", image.initrd)
+    var out = try node.kaze(
+      "image", "import", "tiny", "--kernel", image.kernel, "--initrd", image.initrd)
     #expect(out.status == 0, "\(out.stderr)")
-    out = try node.kaze("vm", "create", "demo", "--image", "tiny", "--disk", "64M", "--memory", "192")
+    out = try node.kaze(
+      "vm", "create", "demo", "--image", "tiny", "--disk", "64M", "--memory", "192")
     #expect(out.status == 0, "\(out.stderr)")
     out = try node.kaze("vm", "start", "demo")
     #expect(out.stdout == "demo: running\n", "\(out.stderr)")
@@ -32,14 +34,18 @@ struct VMLifecycleTests {
     let pid = try #require(try await node.client.vm("demo").status.pid)
     out = try node.kaze("vm", "shutdown", "demo")
     #expect(out.stdout == "demo: stopped\n", "\(out.stderr)")
-    #expect(!KazedHarness.isQEMU(pid, vmID: try await node.client.vm("demo").vm.id.uuidString.lowercased()))
+    #expect(
+      !KazedHarness.isQEMU(
+        pid, vmID: try await node.client.vm("demo").vm.id.uuidString.lowercased()))
     let events = try await node.client.events(vm: "demo").map(\.kind)
     #expect(events.contains("vm.shutdown"))
     #expect(!events.contains("vm.shutdown-timeout"), "the guest should power off on ACPI")
     out = try node.kaze("vm", "delete", "demo")
     #expect(out.status == 0, "\(out.stderr)")
     out = try node.kaze("vm", "list", "--json")
-    #expect(out.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]" || out.stdout.contains("[]"))
+    #expect(
+      out.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]"
+        || out.stdout.contains("[]"))
     #expect(!FileManager.default.fileExists(atPath: "\(node.dataDir)/pools/local/disks/demo"))
   }
 
@@ -71,7 +77,8 @@ struct VMLifecycleTests {
     try await node.start()
     try await node.importTestImage()
     let client = node.client
-    _ = try await client.createVM(CreateVMRequest(name: "api-vm", image: "tiny", memoryMiB: 192, start: true))
+    _ = try await client.createVM(
+      CreateVMRequest(name: "api-vm", image: "tiny", memoryMiB: 192, start: true))
     let running = try await node.waitForPhase("api-vm", .running)
     #expect(running.status.accelerator == "tcg")
     try await node.waitForConsole("api-vm", "tick 1")
@@ -98,7 +105,8 @@ struct VMLifecycleTests {
     defer { node.cleanUp() }
     try await node.start()
     try await node.importTestImage()
-    _ = try await node.client.createVM(CreateVMRequest(name: "crashy", image: "tiny", memoryMiB: 192, start: true))
+    _ = try await node.client.createVM(
+      CreateVMRequest(name: "crashy", image: "tiny", memoryMiB: 192, start: true))
     let first = try await node.waitForPhase("crashy", .running)
     try await node.waitForConsole("crashy", "tick 1")
     let oldPid = try #require(first.status.pid)
@@ -121,13 +129,15 @@ struct VMLifecycleTests {
     #expect(kinds.contains("vm.restarted"))
   }
 
-  @Test("kill -9 of kazed: the VM keeps running and the restarted kazed reattaches to the same QEMU")
+  @Test(
+    "kill -9 of kazed: the VM keeps running and the restarted kazed reattaches to the same QEMU")
   func kazedCrashReattaches() async throws {
     let node = try KazedHarness()
     defer { node.cleanUp() }
     try await node.start()
     try await node.importTestImage()
-    _ = try await node.client.createVM(CreateVMRequest(name: "steady", image: "tiny", memoryMiB: 192, start: true))
+    _ = try await node.client.createVM(
+      CreateVMRequest(name: "steady", image: "tiny", memoryMiB: 192, start: true))
     let before = try await node.waitForPhase("steady", .running)
     try await node.waitForConsole("steady", "tick 1")
     let pid = try #require(before.status.pid)
@@ -135,7 +145,8 @@ struct VMLifecycleTests {
     node.crash()
     #expect(KazedHarness.isQEMU(pid, vmID: id), "QEMU must survive kazed")
     let logPath = "\(node.dataDir)/run/\(id)/console.log"
-    let sizeDuringOutage = (try? FileManager.default.attributesOfItem(atPath: logPath)[.size] as? Int) ?? 0
+    let sizeDuringOutage =
+      (try? FileManager.default.attributesOfItem(atPath: logPath)[.size] as? Int) ?? 0
     try await Task.sleep(for: .seconds(2))
     let sizeLater = (try? FileManager.default.attributesOfItem(atPath: logPath)[.size] as? Int) ?? 0
     #expect(sizeLater > sizeDuringOutage, "the guest keeps ticking while kazed is down")

@@ -9,7 +9,9 @@ struct ValidationTests {
     try Validators.name(name)
   }
 
-  @Test("bad names are refused with the field named", arguments: ["", "-web", "Web", "a_b", "web-", String(repeating: "a", count: 64)])
+  @Test(
+    "bad names are refused with the field named",
+    arguments: ["", "-web", "Web", "a_b", "web-", String(repeating: "a", count: 64)])
   func invalidNames(_ name: String) {
     #expect(throws: KazeError.self) { try Validators.name(name) }
     do {
@@ -31,7 +33,9 @@ struct ValidationTests {
     #expect(try Validators.size("1048576") == 1 << 20)
   }
 
-  @Test("bad sizes are refused", arguments: ["", "0", "-1G", "10X", "G", "1K", "100T", "99999999999999999999G"])
+  @Test(
+    "bad sizes are refused",
+    arguments: ["", "0", "-1G", "10X", "G", "1K", "100T", "99999999999999999999G"])
   func badSizes(_ text: String) {
     #expect(throws: KazeError.self) { try Validators.size(text) }
   }
@@ -150,8 +154,12 @@ struct VMPhaseTests {
     try VMAction.start.check(phase: .stopped, desired: .stopped)
     try VMAction.pause.check(phase: .running, desired: .running)
     #expect(throws: KazeError.self) { try VMAction.pause.check(phase: .stopped, desired: .stopped) }
-    #expect(throws: KazeError.self) { try VMAction.reboot.check(phase: .stopped, desired: .stopped) }
-    #expect(throws: KazeError.self) { try VMAction.resume.check(phase: .running, desired: .running) }
+    #expect(throws: KazeError.self) {
+      try VMAction.reboot.check(phase: .stopped, desired: .stopped)
+    }
+    #expect(throws: KazeError.self) {
+      try VMAction.resume.check(phase: .running, desired: .running)
+    }
     #expect(throws: KazeError.self) { try VMAction.start.check(phase: .running, desired: .running) }
   }
 }
@@ -160,7 +168,8 @@ struct VMPhaseTests {
 struct ProcessRunnerTests {
   @Test("output and exit status are returned")
   func runs() throws {
-    let output = try ProcessRunner.run("sh", ["-c", "echo out; echo err >&2; exit 3"], check: false)
+    let output = try ProcessRunner.run(
+      "sh", ["-c", "echo out; echo err >&2; exit 3"], check: false)
     #expect(output.status == 3)
     #expect(output.stdout == "out\n")
     #expect(output.stderr == "err\n")

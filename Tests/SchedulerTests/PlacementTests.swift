@@ -4,10 +4,12 @@ import Testing
 
 @Suite("Placement")
 struct PlacementTests {
-  func node(_ name: String, cpus: Int = 8, memory: Int = 16_384, maintenance: Bool = false) -> Node {
+  func node(_ name: String, cpus: Int = 8, memory: Int = 16_384, maintenance: Bool = false) -> Node
+  {
     Node(
       name: name, address: "127.0.0.1:1", cpus: cpus, memoryMiB: memory, accelerator: .tcg,
-      acceleratorReason: "test", qemuVersion: "7.2", pools: [PoolInfo(name: "local", kind: "dir", path: "/", capacityBytes: 1, freeBytes: 1)],
+      acceleratorReason: "test", qemuVersion: "7.2",
+      pools: [PoolInfo(name: "local", kind: "dir", path: "/", capacityBytes: 1, freeBytes: 1)],
       maintenance: maintenance)
   }
 
@@ -17,7 +19,8 @@ struct PlacementTests {
       .init(node: node("a"), online: true, allocatedCPUs: 4, allocatedMemoryMiB: 8000, vmCount: 4),
       .init(node: node("b"), online: true, allocatedCPUs: 1, allocatedMemoryMiB: 1000, vmCount: 1),
     ])
-    let decision = try Placement.place(PlacementRequest(vm: "x", cpus: 1, memoryMiB: 512), in: snapshot)
+    let decision = try Placement.place(
+      PlacementRequest(vm: "x", cpus: 1, memoryMiB: 512), in: snapshot)
     #expect(decision.node == "b")
   }
 
@@ -40,7 +43,8 @@ struct PlacementTests {
       .init(node: node("b", maintenance: true), online: true),
       .init(node: node("c", memory: 4096), online: true, allocatedMemoryMiB: 3000),
     ])
-    let decision = try Placement.place(PlacementRequest(vm: "x", cpus: 1, memoryMiB: 256), in: snapshot)
+    let decision = try Placement.place(
+      PlacementRequest(vm: "x", cpus: 1, memoryMiB: 256), in: snapshot)
     #expect(decision.node == "c")
   }
 

@@ -49,7 +49,9 @@ struct StorageTests {
     try ProcessRunner.run("qemu-img", ["convert", "-O", "raw", clone, out])
     let data = try Data(contentsOf: URL(fileURLWithPath: out)).prefix(16)
     #expect(String(decoding: data, as: UTF8.self) == "template-content")
-    #expect(throws: KazeError.self) { try ImageLibrary(pool: pool).importDisk(name: "base", disk: raw) }
+    #expect(throws: KazeError.self) {
+      try ImageLibrary(pool: pool).importDisk(name: "base", disk: raw)
+    }
   }
 
   @Test("snapshots are taken, listed, reverted and deleted")

@@ -35,7 +35,9 @@ struct DiskController<Context: RequestContext>: Sendable {
       throw KazeError.invalid("pool", "no storage pool named '\(pool)'")
     }
     try await requireStopped(vm, doing: "add a disk to")
-    if vm.spec.disks.count >= 16 { throw KazeError.invalid("disks", "\(name) already has 16 disks") }
+    if vm.spec.disks.count >= 16 {
+      throw KazeError.invalid("disks", "\(name) already has 16 disks")
+    }
     let updated = try await repository.updateVM(name) { vm in
       let used = Set(vm.spec.disks.map(\.name))
       let diskName = (0...16).map { "disk\($0)" }.first { !used.contains($0) } ?? "disk16"
@@ -58,7 +60,9 @@ struct DiskController<Context: RequestContext>: Sendable {
     if body.pool != nil { throw KazeError.invalid("pool", "a resize cannot change the pool") }
     guard size >= disk.sizeBytes else {
       throw KazeError.invalid(
-        "size", "\(size.humanBytes) is smaller than \(diskName)'s \(disk.sizeBytes.humanBytes); disks only grow")
+        "size",
+        "\(size.humanBytes) is smaller than \(diskName)'s \(disk.sizeBytes.humanBytes); disks only grow"
+      )
     }
     let updated = try await repository.updateVM(name) { vm in
       if let index = vm.spec.disks.firstIndex(where: { $0.name == diskName }) {
@@ -67,7 +71,8 @@ struct DiskController<Context: RequestContext>: Sendable {
     }
     if let node = vm.node {
       _ = try await TaskService(environment: environment).submit(
-        KazeTask(kind: .diskResize, vm: name, node: node, parameters: ["disk": diskName]), wait: true)
+        KazeTask(kind: .diskResize, vm: name, node: node, parameters: ["disk": diskName]),
+        wait: true)
     }
     return try APIJSON.response(Self.views(updated))
   }
@@ -85,7 +90,8 @@ struct DiskController<Context: RequestContext>: Sendable {
     }
     if let node = vm.node {
       _ = try await TaskService(environment: environment).submit(
-        KazeTask(kind: .diskDelete, vm: name, node: node, parameters: ["disk": diskName]), wait: true)
+        KazeTask(kind: .diskDelete, vm: name, node: node, parameters: ["disk": diskName]),
+        wait: true)
     }
     try await repository.updateVM(name) { vm in vm.spec.disks.removeAll { $0.name == diskName } }
     return Response(status: .noContent)
@@ -94,7 +100,9 @@ struct DiskController<Context: RequestContext>: Sendable {
   private func requireStopped(_ vm: VM, doing action: String) async throws {
     let status = try await repository.status(vm.name)
     if status.phase.hasProcess || vm.desired != .stopped {
-      throw KazeError(.invalidState, "cannot \(action) \(vm.name) while it is \(status.phase.rawValue); stop it first")
+      throw KazeError(
+        .invalidState,
+        "cannot \(action) \(vm.name) while it is \(status.phase.rawValue); stop it first")
     }
   }
 }

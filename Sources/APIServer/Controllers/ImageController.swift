@@ -22,7 +22,9 @@ struct ImageController<Context: RequestContext>: Sendable {
 
   func show(_ request: Request, context: Context) async throws -> Response {
     let name = try context.name()
-    guard let image = try await repository.image(name) else { throw KazeError.notFound("image", name) }
+    guard let image = try await repository.image(name) else {
+      throw KazeError.notFound("image", name)
+    }
     return try APIJSON.response(image)
   }
 
@@ -47,7 +49,8 @@ struct ImageController<Context: RequestContext>: Sendable {
       throw error
     }
     try await repository.record(
-      KazeEvent(kind: "image.imported", message: "image \(image.name) imported (\(image.kind.rawValue))"))
+      KazeEvent(
+        kind: "image.imported", message: "image \(image.name) imported (\(image.kind.rawValue))"))
     return try APIJSON.response(image, status: .created)
   }
 
@@ -56,7 +59,9 @@ struct ImageController<Context: RequestContext>: Sendable {
     guard try await repository.image(name) != nil else { throw KazeError.notFound("image", name) }
     let users = try await repository.vms().filter { $0.image == name }.map(\.name)
     if !users.isEmpty {
-      throw KazeError(.conflict, "image \(name) is used by \(users.joined(separator: ", ")); delete those VMs first")
+      throw KazeError(
+        .conflict,
+        "image \(name) is used by \(users.joined(separator: ", ")); delete those VMs first")
     }
     try await repository.store.delete(StoreKeys.image(name))
     let library = environment.imageLibrary

@@ -69,6 +69,7 @@ struct NodeController<Context: RequestContext>: Sendable {
 
   func health(_ request: Request, context: Context) async throws -> Response {
     let revision = try await repository.store.currentRevision()
-    return try APIJSON.response(Health(status: "ok", node: environment.nodeName, revision: revision))
+    return try APIJSON.response(
+      Health(status: "ok", node: environment.nodeName, revision: revision))
   }
 }

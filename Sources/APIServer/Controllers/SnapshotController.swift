@@ -25,7 +25,8 @@ struct SnapshotController<Context: RequestContext>: Sendable {
     let body = try await APIJSON.decode(CreateSnapshotRequest.self, from: request)
     try body.validate()
     if try await repository.snapshots(of: vm.name).contains(where: { $0.name == body.name }) {
-      throw KazeError(.alreadyExists, "\(vm.name) already has a snapshot named '\(body.name)'", field: "name")
+      throw KazeError(
+        .alreadyExists, "\(vm.name) already has a snapshot named '\(body.name)'", field: "name")
     }
     var parameters = ["name": body.name]
     parameters["description"] = body.description
@@ -52,7 +53,9 @@ struct SnapshotController<Context: RequestContext>: Sendable {
     let vm = try await repository.requireVM(try context.name())
     let status = try await repository.status(vm.name)
     if status.phase.hasProcess || vm.desired != .stopped {
-      throw KazeError(.invalidState, "cannot \(action) \(vm.name) while it is \(status.phase.rawValue); stop it first")
+      throw KazeError(
+        .invalidState,
+        "cannot \(action) \(vm.name) while it is \(status.phase.rawValue); stop it first")
     }
     return vm
   }
@@ -66,7 +69,8 @@ struct SnapshotController<Context: RequestContext>: Sendable {
   }
 
   @discardableResult
-  private func run(_ kind: TaskKind, vm: VM, parameters: [String: String]) async throws -> KazeTask {
+  private func run(_ kind: TaskKind, vm: VM, parameters: [String: String]) async throws -> KazeTask
+  {
     let tasks = TaskService(environment: environment)
     return try await tasks.submit(
       KazeTask(kind: kind, vm: vm.name, node: try tasks.node(of: vm), parameters: parameters),

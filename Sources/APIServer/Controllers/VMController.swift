@@ -26,7 +26,9 @@ struct VMController<Context: RequestContext>: Sendable {
     if let phase = request.query("phase") {
       guard VMPhase(rawValue: phase) != nil else {
         throw KazeError.invalid(
-          "phase", "'\(phase)' is not a phase; use one of: \(VMPhase.allCases.map(\.rawValue).joined(separator: ", "))")
+          "phase",
+          "'\(phase)' is not a phase; use one of: \(VMPhase.allCases.map(\.rawValue).joined(separator: ", "))"
+        )
       }
       views = views.filter { $0.status.phase.rawValue == phase }
     }

@@ -18,7 +18,8 @@ struct TaskService: Sendable {
     if done.state == .failed {
       let message = done.message ?? "\(done.kind.rawValue) failed"
       let code: KazeError.Code =
-        message.contains("while it runs") ? .invalidState
+        message.contains("while it runs")
+        ? .invalidState
         : message.contains("not found") ? .notFound : .internalError
       throw KazeError(code, message)
     }

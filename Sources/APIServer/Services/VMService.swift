@@ -17,7 +17,8 @@ struct VMService: Sendable {
       throw KazeError.invalid(
         "image",
         "no image named '\(request.image)'"
-          + (names.isEmpty ? "; import one first" : "; available: \(names.joined(separator: ", "))"))
+          + (names.isEmpty ? "; import one first" : "; available: \(names.joined(separator: ", "))")
+      )
     }
     let cpus = request.cpus ?? 1
     let memory = request.memoryMiB ?? 256
@@ -30,9 +31,12 @@ struct VMService: Sendable {
     if let kernel = image.kernelPath {
       let cmdline = ["console=ttyS0", image.cmdline, request.cmdline].compactMap { $0 }
         .filter { !$0.isEmpty }.joined(separator: " ")
-      spec.boot = .kernel(KernelBoot(kernelPath: kernel, initrdPath: image.initrdPath, cmdline: cmdline))
+      spec.boot = .kernel(
+        KernelBoot(kernelPath: kernel, initrdPath: image.initrdPath, cmdline: cmdline))
     } else if request.cmdline != nil {
-      throw KazeError.invalid("cmdline", "image '\(image.name)' boots from disk; a kernel command line needs a kernel image")
+      throw KazeError.invalid(
+        "cmdline",
+        "image '\(image.name)' boots from disk; a kernel command line needs a kernel image")
     }
     var requested = try (request.disks ?? []).enumerated().map { index, disk in
       (try Validators.size(disk.size, field: "disks[\(index)].size"), disk.pool ?? image.pool)
@@ -41,15 +45,20 @@ struct VMService: Sendable {
       let first = requested.isEmpty ? (baseSize, image.pool) : requested.removeFirst()
       if first.0 < baseSize {
         throw KazeError.invalid(
-          "disks[0].size", "\(first.0.humanBytes) is smaller than image \(image.name)'s disk (\(baseSize.humanBytes))")
+          "disks[0].size",
+          "\(first.0.humanBytes) is smaller than image \(image.name)'s disk (\(baseSize.humanBytes))"
+        )
       }
-      spec.disks.append(DiskSpec(name: "disk0", pool: first.1, sizeBytes: first.0, backingPath: base))
+      spec.disks.append(
+        DiskSpec(name: "disk0", pool: first.1, sizeBytes: first.0, backingPath: base))
     }
     for (size, pool) in requested {
       spec.disks.append(DiskSpec(name: "disk\(spec.disks.count)", pool: pool, sizeBytes: size))
     }
     for disk in spec.disks where disk.pool != environment.imageLibrary.pool.name {
-      throw KazeError.invalid("disks", "no storage pool named '\(disk.pool)'; available: \(environment.imageLibrary.pool.name)")
+      throw KazeError.invalid(
+        "disks",
+        "no storage pool named '\(disk.pool)'; available: \(environment.imageLibrary.pool.name)")
     }
     let nics = request.nics ?? [NICRequest(network: "user")]
     spec.nics = try nics.enumerated().map { index, nic in
@@ -81,7 +90,8 @@ struct VMService: Sendable {
     }
     if let widest = nodes.max(by: { $0.cpus < $1.cpus }), cpus > widest.cpus {
       throw KazeError.invalid(
-        "cpus", "\(cpus) is more than any node has (largest: \(widest.name) with \(widest.cpus) CPUs)")
+        "cpus",
+        "\(cpus) is more than any node has (largest: \(widest.name) with \(widest.cpus) CPUs)")
     }
     let vms = try await repository.vms().filter { $0.name != excluding }
     let snapshot = ClusterSnapshot(
@@ -116,7 +126,8 @@ struct VMService: Sendable {
       }
     }
     try await repository.record(
-      KazeEvent(kind: "vm.updated", vm: name, message: "settings changed (effective at next start)"))
+      KazeEvent(kind: "vm.updated", vm: name, message: "settings changed (effective at next start)")
+    )
     return try await view(name)
   }
 
@@ -138,25 +149,31 @@ struct VMService: Sendable {
       }
     }
     try await repository.record(
-      KazeEvent(kind: "vm.\(action.rawValue)-requested", vm: name, message: "\(action.rawValue) requested"))
+      KazeEvent(
+        kind: "vm.\(action.rawValue)-requested", vm: name, message: "\(action.rawValue) requested"))
     guard wait else { return try await view(name) }
     return try await waitFor(name, action: action, rebootsBefore: vm.rebootRequests)
   }
 
   /// Waits until the agent reports the state the action leads to (or a failure).
-  private func waitFor(_ name: String, action: VMAction, rebootsBefore: Int) async throws -> VMView {
+  private func waitFor(_ name: String, action: VMAction, rebootsBefore: Int) async throws -> VMView
+  {
     let target: Set<VMPhase> =
       switch action {
       case .start, .resume, .reboot: [.running]
       case .stop, .shutdown: [.stopped]
       case .pause: [.paused]
       }
-    return try await Waiting.until(timeout: environment.waitTimeout, what: "\(name) to \(action.rawValue)") {
+    return try await Waiting.until(
+      timeout: environment.waitTimeout, what: "\(name) to \(action.rawValue)"
+    ) {
       let view = try await view(name)
       if action == .reboot && view.status.rebootsDone <= rebootsBefore { return nil }
       if target.contains(view.status.phase) { return view }
       if view.status.phase == .failed {
-        throw KazeError(.internalError, "\(name) failed to \(action.rawValue): \(view.status.lastError ?? "unknown error")")
+        throw KazeError(
+          .internalError,
+          "\(name) failed to \(action.rawValue): \(view.status.lastError ?? "unknown error")")
       }
       return nil
     }
@@ -166,7 +183,8 @@ struct VMService: Sendable {
     let vm = try await repository.requireVM(name)
     let status = try await repository.status(name)
     if !force && (vm.desired != .stopped || status.phase.hasProcess) {
-      throw KazeError(.invalidState, "\(name) is \(status.phase.rawValue); stop it first or delete with force")
+      throw KazeError(
+        .invalidState, "\(name) is \(status.phase.rawValue); stop it first or delete with force")
     }
     guard let node = vm.node else {
       try await repository.deleteVM(name)

@@ -39,7 +39,9 @@ enum APIJSON {
     }
   }
 
-  static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws
+  static func response<T: Encodable>(
+    _ value: T, status: HTTPResponse.Status = .ok
+  ) throws
     -> Response
   {
     let data = try encoder.encode(value)
@@ -57,7 +59,9 @@ extension Request {
     guard let text = query(name) else { return value }
     guard let number = Int(text), range.contains(number) else {
       throw KazeError.invalid(
-        name, "'\(text)' is not allowed: use a whole number from \(range.lowerBound) to \(range.upperBound)")
+        name,
+        "'\(text)' is not allowed: use a whole number from \(range.lowerBound) to \(range.upperBound)"
+      )
     }
     return number
   }

@@ -108,7 +108,8 @@ public struct Repository: Sendable {
     do {
       try await store.putJSON(StoreKeys.image(image.name), image, ifModRevision: 0)
     } catch let error as KazeError where error.code == .conflict {
-      throw KazeError(.alreadyExists, "an image named '\(image.name)' already exists", field: "name")
+      throw KazeError(
+        .alreadyExists, "an image named '\(image.name)' already exists", field: "name")
     }
   }
 
@@ -131,7 +132,9 @@ public struct Repository: Sendable {
   }
 
   @discardableResult
-  public func updateTask(_ id: String, _ change: (inout KazeTask) throws -> Void) async throws
+  public func updateTask(
+    _ id: String, _ change: (inout KazeTask) throws -> Void
+  ) async throws
     -> KazeTask
   {
     try await update(StoreKeys.task(id), kind: "task", name: id, change)

@@ -18,7 +18,9 @@ enum HistoryTable {
   }
 
   /// Events under `prefix` from `revision` on, in commit order.
-  static func events(prefix: String, from revision: Revision, _ db: Database) throws
+  static func events(
+    prefix: String, from revision: Revision, _ db: Database
+  ) throws
     -> [WatchEvent]
   {
     let (condition, prefixArguments) = KeyTable.prefixCondition(prefix)

@@ -19,7 +19,9 @@ extension SQLiteClusterStore {
   }
 
   @discardableResult
-  public func put(_ key: String, _ value: Data, lease: LeaseID?, ifModRevision: Revision?)
+  public func put(
+    _ key: String, _ value: Data, lease: LeaseID?, ifModRevision: Revision?
+  )
     async throws -> Revision
   {
     try Self.validate(key: key)
@@ -50,7 +52,9 @@ extension SQLiteClusterStore {
     }
   }
 
-  public func txn(if compares: [Compare], then: [TxnOp], else otherwise: [TxnOp]) async throws
+  public func txn(
+    if compares: [Compare], then: [TxnOp], else otherwise: [TxnOp]
+  ) async throws
     -> TxnResult
   {
     for compare in compares { try Self.validate(key: compare.key, field: "compare.key") }

@@ -4,7 +4,9 @@ import KazeModel
 
 /// Watches: a replay of the retained history, then live events.
 extension SQLiteClusterStore {
-  public func watch(prefix: String, fromRevision: Revision) -> AsyncThrowingStream<
+  public func watch(
+    prefix: String, fromRevision: Revision
+  ) -> AsyncThrowingStream<
     [WatchEvent], Error
   > {
     let (stream, continuation) = AsyncThrowingStream.makeStream(of: [WatchEvent].self)

@@ -137,7 +137,9 @@ public final class SQLiteClusterStore: ClusterStore {
   // MARK: - Database access
 
   /// Runs a read transaction.
-  func read<T: Sendable>(_ operation: String, _ body: @Sendable (Database) throws -> T)
+  func read<T: Sendable>(
+    _ operation: String, _ body: @Sendable (Database) throws -> T
+  )
     async throws -> T
   {
     try await access(operation) { db in
@@ -173,7 +175,9 @@ public final class SQLiteClusterStore: ClusterStore {
   /// Runs `body` on the database queue unless the store is closed. The check happens on the queue
   /// itself, so nothing touches the connection after `close()` closed it. Failures other than
   /// `KazeError`s and cancellation become `.unavailable`.
-  private func access<T: Sendable>(_ operation: String, _ body: @Sendable (Database) throws -> T)
+  private func access<T: Sendable>(
+    _ operation: String, _ body: @Sendable (Database) throws -> T
+  )
     async throws -> T
   {
     let lifecycle = self.lifecycle

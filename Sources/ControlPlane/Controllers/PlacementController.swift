@@ -41,7 +41,8 @@ public struct PlacementController: Sendable {
           snapshot.nodes[index].vmCount += 1
         }
         try await repository.record(
-          KazeEvent(kind: "vm.placed", vm: vm.name, node: decision.node,
+          KazeEvent(
+            kind: "vm.placed", vm: vm.name, node: decision.node,
             message: "placed on \(decision.node)"))
       } catch let error as KazeError where error.code == .insufficientResources {
         var status = try await repository.status(vm.name)

@@ -49,7 +49,9 @@ public struct LeaderElection: Sendable {
     return result.succeeded
   }
 
-  private func holdLeadership(lease: LeaseID, lead: @escaping @Sendable (LeaderGuard) async -> Void)
+  private func holdLeadership(
+    lease: LeaseID, lead: @escaping @Sendable (LeaderGuard) async -> Void
+  )
     async
   {
     let guardian = LeaderGuard(nodeName: nodeName)

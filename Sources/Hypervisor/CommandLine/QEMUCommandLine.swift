@@ -39,7 +39,8 @@ public enum QEMUCommandLine {
   public static func arguments(for vm: VM, context: QEMULaunchContext) throws -> [String] {
     let spec = vm.spec
     guard context.diskPaths.count == spec.disks.count else {
-      throw KazeError(.internalError, "\(spec.disks.count) disks but \(context.diskPaths.count) paths")
+      throw KazeError(
+        .internalError, "\(spec.disks.count) disks but \(context.diskPaths.count) paths")
     }
     guard context.tapNames.count == spec.nics.count else {
       throw KazeError(.internalError, "\(spec.nics.count) NICs but \(context.tapNames.count) taps")

@@ -30,7 +30,9 @@ public actor VMMonitor {
   }
 
   /// Connects to a QEMU's QMP socket, retrying while the socket is not there yet.
-  public static func connect(socketPath: String, timeout: Duration = .seconds(10), logger: Logger)
+  public static func connect(
+    socketPath: String, timeout: Duration = .seconds(10), logger: Logger
+  )
     async throws -> VMMonitor
   {
     let clock = ContinuousClock()
@@ -95,7 +97,9 @@ public actor VMMonitor {
 
   public func resume() async throws { try await wrap("cont") { try await client.cont() } }
 
-  public func reset() async throws { try await wrap("system_reset") { try await client.systemReset() } }
+  public func reset() async throws {
+    try await wrap("system_reset") { try await client.systemReset() }
+  }
 
   public func quit() async throws { try await wrap("quit") { try await client.quit() } }
 
@@ -113,7 +117,8 @@ public actor VMMonitor {
     await client.close()
   }
 
-  private func wrap<T: Sendable>(_ command: String, _ body: () async throws -> T) async throws -> T {
+  private func wrap<T: Sendable>(_ command: String, _ body: () async throws -> T) async throws -> T
+  {
     do {
       return try await body()
     } catch let error as KazeError {

@@ -15,7 +15,9 @@ public struct QEMUProcess: Sendable, Equatable {
 
   /// Starts QEMU and returns once it has daemonized (QEMU's parent exits after start-up, with
   /// any start-up error on its stderr).
-  public static func launch(vm: VM, arguments: [String], context: QEMULaunchContext) throws
+  public static func launch(
+    vm: VM, arguments: [String], context: QEMULaunchContext
+  ) throws
     -> QEMUProcess
   {
     let fm = FileManager.default

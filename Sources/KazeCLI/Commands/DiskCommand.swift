@@ -26,7 +26,8 @@ struct DiskCommand: AsyncParsableCommand {
   }
 
   struct Add: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Add a new empty disk to a stopped VM.")
+    static let configuration = CommandConfiguration(
+      abstract: "Add a new empty disk to a stopped VM.")
     @OptionGroup var options: ClientOptions
     @Argument var vm: String
     @Option(help: "Size, e.g. 10G.") var size: String
@@ -40,7 +41,8 @@ struct DiskCommand: AsyncParsableCommand {
   }
 
   struct Resize: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Grow a disk (also while the VM runs).")
+    static let configuration = CommandConfiguration(
+      abstract: "Grow a disk (also while the VM runs).")
     @OptionGroup var options: ClientOptions
     @Argument var vm: String
     @Argument var disk: String
@@ -49,7 +51,8 @@ struct DiskCommand: AsyncParsableCommand {
     func run() async throws {
       try await KazeCLI.run {
         _ = try Validators.size(size)
-        try DiskCommand.print(try await options.client().resizeDisk(vm, disk: disk, size: size), options)
+        try DiskCommand.print(
+          try await options.client().resizeDisk(vm, disk: disk, size: size), options)
       }
     }
   }

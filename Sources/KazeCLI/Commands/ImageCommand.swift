@@ -49,7 +49,11 @@ struct ImageCommand: AsyncParsableCommand {
           disk: absolute(disk))
         try request.validate()
         let image = try await options.client().importImage(request)
-        if options.json { try Output.json(image) } else { print("imported \(image.name) (\(image.kind.rawValue))") }
+        if options.json {
+          try Output.json(image)
+        } else {
+          print("imported \(image.name) (\(image.kind.rawValue))")
+        }
       }
     }
   }
@@ -64,7 +68,11 @@ struct ImageCommand: AsyncParsableCommand {
     func run() async throws {
       try await KazeCLI.run {
         let image = try await options.client().createTemplate(name: name, from: vm)
-        if options.json { try Output.json(image) } else { print("template \(image.name) made from \(vm)") }
+        if options.json {
+          try Output.json(image)
+        } else {
+          print("template \(image.name) made from \(vm)")
+        }
       }
     }
   }

@@ -44,7 +44,9 @@ struct NodeCommand: AsyncParsableCommand {
           let nodes = try await client.nodes()
           guard nodes.count == 1, let only = nodes.first else {
             throw KazeError.invalid(
-              "name", "the cluster has \(nodes.count) nodes; name one: \(nodes.map(\.node.name).joined(separator: ", "))")
+              "name",
+              "the cluster has \(nodes.count) nodes; name one: \(nodes.map(\.node.name).joined(separator: ", "))"
+            )
           }
           view = only
         }
@@ -59,17 +61,23 @@ struct NodeCommand: AsyncParsableCommand {
         ]
         for pool in node.pools {
           rows.append(
-            ("pool \(pool.name)", "\(pool.kind) \(pool.path), \(pool.freeBytes.humanBytes) free of \(pool.capacityBytes.humanBytes)"))
+            (
+              "pool \(pool.name)",
+              "\(pool.kind) \(pool.path), \(pool.freeBytes.humanBytes) free of \(pool.capacityBytes.humanBytes)"
+            ))
         }
         let width = rows.map(\.0.count).max() ?? 0
-        for (key, value) in rows { print(key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value) }
+        for (key, value) in rows {
+          print(key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value)
+        }
       }
     }
   }
 }
 
 struct TaskCommand: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "task", abstract: "Recent tasks.", subcommands: [List.self])
+  static let configuration = CommandConfiguration(
+    commandName: "task", abstract: "Recent tasks.", subcommands: [List.self])
 
   struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List recent tasks.")
@@ -82,7 +90,12 @@ struct TaskCommand: AsyncParsableCommand {
         if options.json { return try Output.json(tasks) }
         Output.table(
           ["ID", "KIND", "VM", "NODE", "STATE", "MESSAGE"],
-          tasks.map { [$0.id, $0.kind.rawValue, $0.vm ?? "-", $0.node ?? "-", $0.state.rawValue, $0.message ?? ""] })
+          tasks.map {
+            [
+              $0.id, $0.kind.rawValue, $0.vm ?? "-", $0.node ?? "-", $0.state.rawValue,
+              $0.message ?? "",
+            ]
+          })
       }
     }
   }
@@ -100,7 +113,9 @@ struct EventCommand: AsyncParsableCommand {
       if options.json { return try Output.json(events) }
       Output.table(
         ["TIME", "LEVEL", "VM", "NODE", "MESSAGE"],
-        events.map { [Output.date($0.time), $0.level.rawValue, $0.vm ?? "-", $0.node ?? "-", $0.message] })
+        events.map {
+          [Output.date($0.time), $0.level.rawValue, $0.vm ?? "-", $0.node ?? "-", $0.message]
+        })
     }
   }
 }

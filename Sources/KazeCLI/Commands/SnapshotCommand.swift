@@ -25,7 +25,8 @@ struct SnapshotCommand: AsyncParsableCommand {
   }
 
   struct Create: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Snapshot every disk of a stopped VM.")
+    static let configuration = CommandConfiguration(
+      abstract: "Snapshot every disk of a stopped VM.")
     @OptionGroup var options: ClientOptions
     @Argument var vm: String
     @Argument var name: String
@@ -33,14 +34,20 @@ struct SnapshotCommand: AsyncParsableCommand {
 
     func run() async throws {
       try await KazeCLI.run {
-        let snapshot = try await options.client().createSnapshot(vm, name: name, description: description)
-        if options.json { try Output.json(snapshot) } else { print("snapshot \(name) of \(vm) taken") }
+        let snapshot = try await options.client().createSnapshot(
+          vm, name: name, description: description)
+        if options.json {
+          try Output.json(snapshot)
+        } else {
+          print("snapshot \(name) of \(vm) taken")
+        }
       }
     }
   }
 
   struct Revert: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Put a stopped VM's disks back to a snapshot.")
+    static let configuration = CommandConfiguration(
+      abstract: "Put a stopped VM's disks back to a snapshot.")
     @OptionGroup var options: ClientOptions
     @Argument var vm: String
     @Argument var name: String

@@ -12,7 +12,8 @@ struct VMCommand: AsyncParsableCommand {
     ])
 
   struct Create: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create a VM from an image or template.")
+    static let configuration = CommandConfiguration(
+      abstract: "Create a VM from an image or template.")
     @OptionGroup var options: ClientOptions
     @Argument(help: "Name of the new VM.") var name: String
     @Option(help: "Image or template to create it from.") var image: String
@@ -25,16 +26,22 @@ struct VMCommand: AsyncParsableCommand {
     @Option(help: "Extra kernel command line (kernel images).") var cmdline: String?
     @Option(help: "Machine type: pc or q35.") var machine: String?
     @Option(help: "Firmware: bios or uefi.") var firmware: String?
-    @Option(name: .customLong("os"), help: "Guest OS type: linux, windows or other.") var osType: String?
+    @Option(name: .customLong("os"), help: "Guest OS type: linux, windows or other.") var osType:
+      String?
     @Flag(help: "Start the VM once it is created.") var start = false
 
     func run() async throws {
       try await KazeCLI.run {
-        func parse<E: RawRepresentable & CaseIterable>(_ value: String?, _ field: String) throws -> E?
+        func parse<E: RawRepresentable & CaseIterable>(
+          _ value: String?, _ field: String
+        ) throws -> E?
         where E.RawValue == String {
           guard let value else { return nil }
           guard let parsed = E(rawValue: value) else {
-            throw KazeError.invalid(field, "'\(value)' is not allowed; use one of: \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw KazeError.invalid(
+              field,
+              "'\(value)' is not allowed; use one of: \(E.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
           }
           return parsed
         }
@@ -50,7 +57,11 @@ struct VMCommand: AsyncParsableCommand {
         if start {
           view = try await waitForPhase(client, name, .running)
         }
-        if options.json { try Output.json(view) } else { print("created \(name)" + (start ? " and started it" : "")) }
+        if options.json {
+          try Output.json(view)
+        } else {
+          print("created \(name)" + (start ? " and started it" : ""))
+        }
       }
     }
   }
@@ -68,7 +79,8 @@ struct VMCommand: AsyncParsableCommand {
           views.map {
             [
               $0.vm.name, $0.status.phase.rawValue, $0.vm.node ?? "-", "\($0.vm.spec.cpus)",
-              "\($0.vm.spec.memoryMiB)M", $0.vm.image ?? "-", Output.uptime(since: $0.status.startedAt),
+              "\($0.vm.spec.memoryMiB)M", $0.vm.image ?? "-",
+              Output.uptime(since: $0.status.startedAt),
             ]
           })
       }
@@ -87,7 +99,8 @@ struct VMCommand: AsyncParsableCommand {
         let vm = view.vm
         let status = view.status
         var rows: [(String, String)] = [
-          ("name", vm.name), ("id", vm.id.uuidString.lowercased()), ("state", status.phase.rawValue),
+          ("name", vm.name), ("id", vm.id.uuidString.lowercased()),
+          ("state", status.phase.rawValue),
           ("wanted", vm.desired.rawValue), ("node", vm.node ?? "-"),
           ("accelerator", status.accelerator ?? "-"), ("pid", status.pid.map(String.init) ?? "-"),
           ("started", Output.date(status.startedAt)), ("image", vm.image ?? "-"),
@@ -97,21 +110,29 @@ struct VMCommand: AsyncParsableCommand {
         ]
         for disk in vm.spec.disks {
           rows.append(
-            (disk.name, "\(disk.sizeBytes.humanBytes) on \(disk.pool)" + (disk.backingPath.map { " (linked clone of \($0))" } ?? "")))
+            (
+              disk.name,
+              "\(disk.sizeBytes.humanBytes) on \(disk.pool)"
+                + (disk.backingPath.map { " (linked clone of \($0))" } ?? "")
+            ))
         }
         for (index, nic) in vm.spec.nics.enumerated() {
-          let network = if case .bridge(let bridge) = nic.kind { "bridge \(bridge)" } else { "user" }
+          let network =
+            if case .bridge(let bridge) = nic.kind { "bridge \(bridge)" } else { "user" }
           rows.append(("net\(index)", "\(network), \(nic.mac)"))
         }
         if let error = status.lastError { rows.append(("last error", error)) }
         let width = rows.map(\.0.count).max() ?? 0
-        for (key, value) in rows { print(key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value) }
+        for (key, value) in rows {
+          print(key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value)
+        }
       }
     }
   }
 
   struct Set: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Change CPUs, memory or kernel command line (next start).")
+    static let configuration = CommandConfiguration(
+      abstract: "Change CPUs, memory or kernel command line (next start).")
     @OptionGroup var options: ClientOptions
     @Argument var name: String
     @Option var cpus: Int?
@@ -190,7 +211,8 @@ struct VMCommand: AsyncParsableCommand {
     @OptionGroup var options: ClientOptions
     @Argument var name: String
     @Option(help: "How many of the last lines to print.") var lines = 50
-    @Flag(name: .shortAndLong, help: "Keep printing new output until interrupted.") var follow = false
+    @Flag(name: .shortAndLong, help: "Keep printing new output until interrupted.") var follow =
+      false
 
     func run() async throws {
       try await KazeCLI.run {

@@ -35,7 +35,8 @@ public struct ImportImageRequest: Codable, Sendable, Equatable {
     try Validators.name(name)
     switch (kernel, disk) {
     case (nil, nil): throw KazeError.invalid("kernel", "give either kernel (+ initrd) or disk")
-    case (.some, .some): throw KazeError.invalid("disk", "give either kernel (+ initrd) or disk, not both")
+    case (.some, .some):
+      throw KazeError.invalid("disk", "give either kernel (+ initrd) or disk, not both")
     default: break
     }
     if initrd != nil && kernel == nil {

@@ -170,7 +170,9 @@ public struct UpdateVMRequest: Codable, Sendable, Equatable {
 
 extension KeyedDecodingContainer {
   /// Decodes a string enum, naming the allowed values when the string is not one of them.
-  func decodeEnumIfPresent<E: RawRepresentable & CaseIterable>(_ type: E.Type, forKey key: Key)
+  func decodeEnumIfPresent<E: RawRepresentable & CaseIterable>(
+    _ type: E.Type, forKey key: Key
+  )
     throws -> E? where E.RawValue == String
   {
     guard let raw = try decodeIfPresent(String.self, forKey: key) else { return nil }

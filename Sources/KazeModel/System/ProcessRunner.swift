@@ -55,7 +55,9 @@ public enum ProcessRunner {
   }
 
   /// Starts a program with stdin from /dev/null and stdout/stderr into the given files.
-  public static func spawn(_ path: String, _ arguments: [String], stdout: String, stderr: String)
+  public static func spawn(
+    _ path: String, _ arguments: [String], stdout: String, stderr: String
+  )
     throws -> pid_t
   {
     var actions = posix_spawn_file_actions_t()
@@ -87,14 +89,17 @@ public enum ProcessRunner {
     return pid
   }
 
-  private typealias CloseFrom = @convention(c) (
-    UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32
-  ) -> Int32
+  private typealias CloseFrom =
+    @convention(c) (
+      UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32
+    ) -> Int32
 
   /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which Swift's Glibc module
   /// does not expose.
   private static let closeFrom: CloseFrom? = {
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+    guard
+      let symbol = dlsym(
+        UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
     else { return nil }
     return unsafeBitCast(symbol, to: CloseFrom.self)
   }()

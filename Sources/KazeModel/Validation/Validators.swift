@@ -21,7 +21,8 @@ public enum Validators {
   public static func cpus(_ value: Int, field: String = "cpus") throws {
     guard cpuRange.contains(value) else {
       throw KazeError.invalid(
-        field, "\(value) is not allowed: a VM has \(cpuRange.lowerBound) to \(cpuRange.upperBound) CPUs")
+        field,
+        "\(value) is not allowed: a VM has \(cpuRange.lowerBound) to \(cpuRange.upperBound) CPUs")
     }
   }
 
@@ -29,7 +30,8 @@ public enum Validators {
     guard memoryRange.contains(value) else {
       throw KazeError.invalid(
         field,
-        "\(value) MiB is not allowed: memory must be \(memoryRange.lowerBound) to \(memoryRange.upperBound) MiB")
+        "\(value) MiB is not allowed: memory must be \(memoryRange.lowerBound) to \(memoryRange.upperBound) MiB"
+      )
     }
   }
 
@@ -41,7 +43,9 @@ public enum Validators {
     let trimmed = text.trimmingCharacters(in: .whitespaces).uppercased()
     var digits = trimmed.prefix { $0.isNumber }
     var unit = trimmed.dropFirst(digits.count)
-    if unit.hasSuffix("IB") { unit = unit.dropLast(2) } else if unit.hasSuffix("B") && unit.count == 2 {
+    if unit.hasSuffix("IB") {
+      unit = unit.dropLast(2)
+    } else if unit.hasSuffix("B") && unit.count == 2 {
       unit = unit.dropLast()
     }
     let shift: Int64? =
@@ -74,7 +78,8 @@ public enum Validators {
       && parts.allSatisfy { $0.count == 2 && UInt8($0, radix: 16) != nil }
       && (UInt8(parts[0], radix: 16) ?? 1) & 1 == 0
     if !valid {
-      throw KazeError.invalid(field, "'\(value)' is not a unicast MAC address like 52:54:00:12:34:56")
+      throw KazeError.invalid(
+        field, "'\(value)' is not a unicast MAC address like 52:54:00:12:34:56")
     }
   }
 

@@ -53,7 +53,9 @@ extension NodeAgent {
       try requireStopped(vm, for: "take a snapshot of")
       let name = try parameter("name")
       try await ensureDisks(vm)
-      try await runBlocking { for path in paths { try QemuImg.createSnapshot(path: path, name: name) } }
+      try await runBlocking {
+        for path in paths { try QemuImg.createSnapshot(path: path, name: name) }
+      }
       try await repository.store.putJSON(
         StoreKeys.snapshot(vm.name, name),
         Snapshot(vm: vm.name, name: name, description: task.parameters["description"]))
@@ -62,7 +64,9 @@ extension NodeAgent {
     case .snapshotRevert:
       try requireStopped(vm, for: "revert")
       let name = try parameter("name")
-      try await runBlocking { for path in paths { try QemuImg.revertSnapshot(path: path, name: name) } }
+      try await runBlocking {
+        for path in paths { try QemuImg.revertSnapshot(path: path, name: name) }
+      }
       await event(vm.name, "snapshot.reverted", "disks reverted to snapshot \(name)")
       return "\(vm.name) reverted to \(name)"
     case .snapshotDelete:
@@ -150,6 +154,8 @@ extension NodeAgent {
 
   private func ensureDisks(_ vm: VM) async throws {
     let pool = config.pool
-    _ = try await runBlocking { try vm.spec.disks.map { try pool.ensureDisk(vm: vm.name, spec: $0) } }
+    _ = try await runBlocking {
+      try vm.spec.disks.map { try pool.ensureDisk(vm: vm.name, spec: $0) }
+    }
   }
 }

@@ -11,7 +11,8 @@ public struct ClusterSnapshot: Sendable, Equatable {
     public var vmCount: Int
 
     public init(
-      node: Node, online: Bool, allocatedCPUs: Int = 0, allocatedMemoryMiB: Int = 0, vmCount: Int = 0
+      node: Node, online: Bool, allocatedCPUs: Int = 0, allocatedMemoryMiB: Int = 0,
+      vmCount: Int = 0
     ) {
       self.node = node
       self.online = online

@@ -18,7 +18,8 @@ public enum Placement {
         refusals.append("\(entry.node.name) \(reason)")
         continue
       }
-      let candidate = Decision(node: entry.node.name, score: score(request, on: entry, policy: policy))
+      let candidate = Decision(
+        node: entry.node.name, score: score(request, on: entry, policy: policy))
       if best == nil || candidate.score > best!.score
         || (candidate.score == best!.score && candidate.node < best!.node)
       {
@@ -58,7 +59,8 @@ public enum Placement {
     return nil
   }
 
-  public static func freeMemory(_ entry: ClusterSnapshot.NodeEntry, policy: PlacementPolicy) -> Int {
+  public static func freeMemory(_ entry: ClusterSnapshot.NodeEntry, policy: PlacementPolicy) -> Int
+  {
     let capacity = Int(
       Double(entry.node.memoryMiB - policy.reservedMemoryMiB) * policy.memoryOvercommit)
     return capacity - entry.allocatedMemoryMiB
@@ -70,7 +72,8 @@ public enum Placement {
   ) -> Double {
     let capacity = max(1, Double(entry.node.memoryMiB - policy.reservedMemoryMiB))
     let freeShare = Double(freeMemory(entry, policy: policy) - request.memoryMiB) / capacity
-    let cpuShare = 1 - Double(entry.allocatedCPUs + request.cpus)
+    let cpuShare =
+      1 - Double(entry.allocatedCPUs + request.cpus)
       / max(1, Double(entry.node.cpus) * policy.cpuOvercommit)
     let spread = (freeShare + cpuShare) / 2
     return policy.strategy == .spread ? spread : 1 - spread

@@ -13,7 +13,9 @@ public struct ImageLibrary: Sendable {
   public func directory(for image: String) -> String { "\(pool.imagesDirectory)/\(image)" }
 
   /// Copies a kernel (and initrd) from paths on this machine into the library.
-  public func importKernel(name: String, kernel: String, initrd: String?, cmdline: String?) throws
+  public func importKernel(
+    name: String, kernel: String, initrd: String?, cmdline: String?
+  ) throws
     -> Image
   {
     try requireFile(kernel, field: "kernel")
@@ -89,7 +91,8 @@ public struct ImageLibrary: Sendable {
   private func makeDirectory(_ name: String) throws -> String {
     let dir = directory(for: name)
     if FileManager.default.fileExists(atPath: dir) {
-      throw KazeError(.alreadyExists, "image '\(name)' already exists in pool \(pool.name)", field: "name")
+      throw KazeError(
+        .alreadyExists, "image '\(name)' already exists in pool \(pool.name)", field: "name")
     }
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir

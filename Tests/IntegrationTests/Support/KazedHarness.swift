@@ -24,16 +24,19 @@ enum TestEnvironment {
     for dir in candidates where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") {
       return "\(dir)/\(name)"
     }
-    throw KazeError(.notFound, "\(name) is not built (looked in \(candidates.joined(separator: ", ")))")
+    throw KazeError(
+      .notFound, "\(name) is not built (looked in \(candidates.joined(separator: ", ")))")
   }
 
   static func testImage() throws -> (kernel: String, initrd: String) {
     let dir = ProcessInfo.processInfo.environment["KAZE_TEST_IMAGE"] ?? repository + "/.test-image"
     let kernel = dir + "/vmlinuz"
     let initrd = dir + "/initrd.img"
-    guard FileManager.default.fileExists(atPath: kernel), FileManager.default.fileExists(atPath: initrd)
+    guard FileManager.default.fileExists(atPath: kernel),
+      FileManager.default.fileExists(atPath: initrd)
     else {
-      throw KazeError(.notFound, "the test guest image is missing in \(dir): run scripts/build-test-image.sh")
+      throw KazeError(
+        .notFound, "the test guest image is missing in \(dir): run scripts/build-test-image.sh")
     }
     return (kernel, initrd)
   }
@@ -77,7 +80,10 @@ final class KazedHarness: @unchecked Sendable {
   /// Starts kazed and waits until its API answers.
   func start() async throws {
     let kazed = try TestEnvironment.binary("kazed")
-    let runs = (try? FileManager.default.contentsOfDirectory(atPath: dataDir))?.filter { $0.hasPrefix("kazed-") }.count ?? 0
+    let runs =
+      (try? FileManager.default.contentsOfDirectory(atPath: dataDir))?.filter {
+        $0.hasPrefix("kazed-")
+      }.count ?? 0
     pid = try ProcessRunner.spawn(
       kazed,
       [
@@ -111,7 +117,10 @@ final class KazedHarness: @unchecked Sendable {
   }
 
   func log() -> String {
-    let files = (try? FileManager.default.contentsOfDirectory(atPath: dataDir))?.filter { $0.hasSuffix(".log") }.sorted() ?? []
+    let files =
+      (try? FileManager.default.contentsOfDirectory(atPath: dataDir))?.filter {
+        $0.hasSuffix(".log")
+      }.sorted() ?? []
     return files.compactMap { try? String(contentsOfFile: "\(dataDir)/\($0)", encoding: .utf8) }
       .joined(separator: "\n").split(separator: "\n").suffix(40).joined(separator: "\n")
   }
@@ -156,14 +165,16 @@ final class KazedHarness: @unchecked Sendable {
   }
 
   func kaze(_ arguments: [String]) throws -> ProcessRunner.Output {
-    try ProcessRunner.run(try TestEnvironment.binary("kaze"), arguments + ["--server", server], check: false)
+    try ProcessRunner.run(
+      try TestEnvironment.binary("kaze"), arguments + ["--server", server], check: false)
   }
 
   /// Imports the test guest as image `tiny`.
   func importTestImage() async throws {
     let image = try TestEnvironment.testImage()
     _ = try await client.importImage(
-      ImportImageRequest(name: "tiny", kernel: image.kernel, initrd: image.initrd, cmdline: "quiet"))
+      ImportImageRequest(name: "tiny", kernel: image.kernel, initrd: image.initrd, cmdline: "quiet")
+    )
   }
 
   /// The console lines since the guest's latest boot.
@@ -181,7 +192,9 @@ final class KazedHarness: @unchecked Sendable {
   /// How many times the guest has booted, counted from its serial log.
   func boots(_ vm: String) async throws -> Int {
     do {
-      return try await client.console(vm, lines: 2000).lines.filter { $0.contains("kaze-guest: up") }.count
+      return try await client.console(vm, lines: 2000).lines.filter {
+        $0.contains("kaze-guest: up")
+      }.count
     } catch let error as KazeError where error.code == .invalidState {
       return 0
     }
@@ -192,13 +205,16 @@ final class KazedHarness: @unchecked Sendable {
   func waitForConsole(
     _ vm: String, _ text: String, boot: Int? = nil, timeout: Duration = .seconds(120)
   ) async throws {
-    _ = try await eventually("\(vm) prints '\(text)'", timeout: timeout) { () async throws -> Bool? in
+    _ = try await eventually("\(vm) prints '\(text)'", timeout: timeout) {
+      () async throws -> Bool? in
       if let boot, try await boots(vm) != boot { return nil }
       return try await consoleSinceBoot(vm).contains { $0.contains(text) } ? true : nil
     }
   }
 
-  func waitForPhase(_ vm: String, _ phase: VMPhase, timeout: Duration = .seconds(120)) async throws -> VMView {
+  func waitForPhase(
+    _ vm: String, _ phase: VMPhase, timeout: Duration = .seconds(120)
+  ) async throws -> VMView {
     try await eventually("\(vm) to be \(phase.rawValue)", timeout: timeout) {
       let view = try await client.vm(vm)
       return view.status.phase == phase ? view : nil
@@ -208,6 +224,7 @@ final class KazedHarness: @unchecked Sendable {
 
 /// Polls `check` until it gives a value; fails the test with `what` (and kazed's log) if it never
 /// does. Never asserts how long it took.
+@discardableResult
 func eventually<T>(
   _ what: String, timeout: Duration, every interval: Duration = .milliseconds(200),
   _ check: () async throws -> T?
