@@ -77,7 +77,7 @@ let package = Package(
     .executableTarget(
       name: "kaze-bench",
       dependencies: [
-        "KazeClient", "KazeModel", "QMP",
+        "KazeClient", "KazeModel",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "KazeModelTests", dependencies: ["KazeModel"]),

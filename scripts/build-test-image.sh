@@ -52,8 +52,11 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 for m in $(cat /lib/modules/order); do insmod /lib/modules/$m.ko 2>/dev/null; done
 echo "kaze-guest: up, kernel $(uname -r)"
-# Power button (ACPI shutdown from the host): any event from it powers the guest off.
-for n in /sys/class/input/input*; do
+arg() { for w in $(cat /proc/cmdline); do case $w in "$1"=*) echo "${w#*=}";; esac; done; }
+# Power button (ACPI shutdown from the host): any event from it powers the guest off, unless
+# kaze.power-button=ignore (a guest that does not react, to test the hard-stop timeout).
+[ "$(arg kaze.power-button)" = ignore ] && echo "kaze-guest: ignoring the power button"
+[ "$(arg kaze.power-button)" = ignore ] || for n in /sys/class/input/input*; do
   if grep -q "Power Button" "$n/name" 2>/dev/null; then
     for e in "$n"/event*; do
       dev=/dev/input/$(basename "$e")
@@ -64,7 +67,6 @@ for n in /sys/class/input/input*; do
     done
   fi
 done
-arg() { for w in $(cat /proc/cmdline); do case $w in "$1"=*) echo "${w#*=}";; esac; done; }
 sleep 1
 if [ -b /dev/vda ]; then
   content=$(dd if=/dev/vda bs=64 count=1 2>/dev/null | tr -d '\000' | tr -cd 'A-Za-z0-9_.:-')

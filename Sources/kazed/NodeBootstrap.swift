@@ -20,12 +20,15 @@ struct NodeBootstrap {
     let services: [any Service]
     let logger: Logger
 
+    /// Runs until SIGTERM/SIGINT. Shutdown is graceful for at most 5 s (open console streams
+    /// are then cancelled); VMs keep running either way.
     func run() async throws {
-      let group = ServiceGroup(
-        configuration: .init(
-          services: services.map { .init(service: $0) },
-          gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-      try await group.run()
+      var configuration = ServiceGroupConfiguration(
+        services: services.map { .init(service: $0) },
+        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+      configuration.maximumGracefulShutdownDuration = .seconds(5)
+      configuration.maximumCancellationDuration = .seconds(5)
+      try await ServiceGroup(configuration: configuration).run()
     }
   }
 

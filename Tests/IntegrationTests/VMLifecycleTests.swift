@@ -82,6 +82,10 @@ struct VMLifecycleTests {
     let running = try await node.waitForPhase("api-vm", .running)
     #expect(running.status.accelerator == "tcg")
     try await node.waitForConsole("api-vm", "tick 1")
+    let streamed = try ProcessRunner.run(
+      "curl", ["-sN", "--max-time", "3", "http://\(node.server)/api/v1/vms/api-vm/console/stream"],
+      check: false)
+    #expect(streamed.stdout.contains("tick"), "the console stream follows the guest's output")
     #expect(try await client.perform(.pause, on: "api-vm").status.phase == .paused)
     #expect(try await client.perform(.resume, on: "api-vm").status.phase == .running)
     let rebooted = try await client.perform(.reboot, on: "api-vm")
@@ -96,6 +100,28 @@ struct VMLifecycleTests {
     }
     try await client.deleteVM("api-vm")
     #expect(try await client.vms().isEmpty)
+    #expect(node.qemuPids().isEmpty)
+  }
+
+  @Test("a guest that ignores the ACPI power button is stopped hard after the timeout")
+  func shutdownTimeout() async throws {
+    let node = try KazedHarness()
+    defer { node.cleanUp() }
+    try await node.start()
+    try await node.importTestImage()
+    _ = try await node.client.createVM(
+      CreateVMRequest(
+        name: "stubborn", image: "tiny", memoryMiB: 192, cmdline: "kaze.power-button=ignore",
+        start: true))
+    try await node.waitForConsole("stubborn", "tick 1")
+    #expect(
+      try await node.consoleSinceBoot("stubborn").contains("kaze-guest: ignoring the power button"))
+    let view = try await node.client.perform(.shutdown, on: "stubborn")
+    #expect(view.status.phase == .stopped)
+    let kinds = try await node.client.events(vm: "stubborn").map(\.kind)
+    #expect(kinds.contains("vm.shutdown"))
+    #expect(kinds.contains("vm.shutdown-timeout"))
+    #expect(!kinds.contains("vm.crashed"), "a hard stop after the timeout is not a crash")
     #expect(node.qemuPids().isEmpty)
   }
 

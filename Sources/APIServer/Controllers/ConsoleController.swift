@@ -28,11 +28,18 @@ struct ConsoleController<Context: RequestContext>: Sendable {
     return try APIJSON.response(output)
   }
 
+  /// Follows the log until the client goes away (noticed at the next write) or the VM is
+  /// deleted or moves to another node (checked every couple of seconds).
   func stream(_ request: Request, context: Context) async throws -> Response {
+    let name = try context.name()
     let path = try await logPath(context)
+    let vmID = try await repository.requireVM(name).id
     let start = try await runBlocking { ConsoleLog(path: path).size() }
+    let repository = self.repository
+    let nodeName = environment.nodeName
     let body = ResponseBody { writer in
       var offset = start
+      var round = 0
       while !Task.isCancelled {
         let from = offset
         let (data, next) = try await runBlocking { ConsoleLog(path: path).bytes(from: from) }
@@ -43,6 +50,11 @@ struct ConsoleController<Context: RequestContext>: Sendable {
         if !data.isEmpty {
           try await writer.write(ByteBuffer(bytes: data))
           offset = next
+        }
+        round += 1
+        if round % 10 == 0 {
+          let vm = try await repository.vm(name)
+          if vm?.id != vmID || vm?.node != nodeName { break }
         }
         try await Task.sleep(for: .milliseconds(200))
       }

@@ -88,7 +88,7 @@ final class KazedHarness: @unchecked Sendable {
       kazed,
       [
         "--data-dir", dataDir, "--listen", server, "--accel", "tcg", "--node-name", "node-1",
-        "--lease-ttl", "3", "--shutdown-timeout", "15", "--log-level", "debug",
+        "--lease-ttl", "3", "--shutdown-timeout", "8", "--log-level", "debug",
       ], stdout: "\(dataDir)/kazed-\(runs).out", stderr: "\(dataDir)/kazed-\(runs).log")
     try await eventually("kazed answers on \(server)", timeout: .seconds(60)) {
       if ProcessRunner.wait(pid: pid, timeout: .zero) != nil {
@@ -156,6 +156,10 @@ final class KazedHarness: @unchecked Sendable {
   func cleanUp() {
     stop()
     for qemu in qemuPids() { kill(qemu, SIGKILL) }
+    if ProcessInfo.processInfo.environment["KAZE_KEEP_TEST_DATA"] == "1" {
+      print("kept test data in \(dataDir)")
+      return
+    }
     try? FileManager.default.removeItem(atPath: dataDir)
   }
 

@@ -1,0 +1,107 @@
+import Foundation
+import KazeClient
+import KazeModel
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A kazed started for one benchmark on a temporary data folder; stopped with its VMs after.
+final class BenchNode: @unchecked Sendable {
+  let dataDir: String
+  let client: KazeClient
+  let pid: pid_t
+
+  private init(dataDir: String, client: KazeClient, pid: pid_t) {
+    self.dataDir = dataDir
+    self.client = client
+    self.pid = pid
+  }
+
+  static func start(kazed: String) async throws -> BenchNode {
+    let dataDir = NSTemporaryDirectory() + "kaze-bench-\(UUID().uuidString.prefix(8).lowercased())"
+    try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+    let port = 20_000 + Int(getpid() % 20_000)
+    let pid = try ProcessRunner.spawn(
+      kazed,
+      [
+        "--data-dir", dataDir, "--listen", "127.0.0.1:\(port)", "--accel", "tcg", "--log-level",
+        "warning",
+      ],
+      stdout: dataDir + "/kazed.out", stderr: dataDir + "/kazed.log")
+    let node = BenchNode(
+      dataDir: dataDir, client: try KazeClient(server: "127.0.0.1:\(port)"), pid: pid)
+    try await node.until(timeout: .seconds(60)) {
+      (try? await node.client.nodes().isEmpty) == false
+    }
+    return node
+  }
+
+  func importImage(_ dir: String) async throws {
+    _ = try await client.importImage(
+      ImportImageRequest(
+        name: "tiny", kernel: dir + "/vmlinuz", initrd: dir + "/initrd.img", cmdline: "quiet"))
+  }
+
+  func consoleLog(of vm: VM) -> String {
+    "\(dataDir)/run/\(vm.id.uuidString.lowercased())/console.log"
+  }
+
+  func waitFor(
+    _ vm: String, _ phase: VMPhase, poll: Duration = .milliseconds(50),
+    timeout: Duration = .seconds(120)
+  )
+    async throws
+  {
+    try await until(poll: poll, timeout: timeout) {
+      try await self.client.vm(vm).status.phase == phase
+    }
+  }
+
+  func until(
+    poll: Duration = .milliseconds(50), timeout: Duration = .seconds(120),
+    _ check: () async throws -> Bool
+  ) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while try await !check() {
+      if clock.now > deadline { throw KazeError(.timeout, "benchmark step timed out") }
+      try await Task.sleep(for: poll)
+    }
+  }
+
+  /// utime + stime of kazed, in clock ticks.
+  func cpuTicks() -> Int {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")")
+    else { return 0 }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
+  }
+
+  func rssMiB() -> Double {
+    let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+    let kib = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    return kib / 1024
+  }
+
+  func stop() {
+    let run = dataDir + "/run"
+    for dir in (try? FileManager.default.contentsOfDirectory(atPath: run)) ?? [] {
+      if let text = try? String(contentsOfFile: "\(run)/\(dir)/qemu.pid", encoding: .utf8),
+        let qemu = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+        let cmdline = FileManager.default.contents(atPath: "/proc/\(qemu)/cmdline"),
+        String(decoding: cmdline, as: UTF8.self).contains(dir)
+      {
+        kill(qemu, SIGKILL)
+      }
+    }
+    kill(pid, SIGTERM)
+    if ProcessRunner.wait(pid: pid, timeout: .seconds(10)) == nil {
+      kill(pid, SIGKILL)
+      _ = ProcessRunner.waitBlocking(pid: pid)
+    }
+    try? FileManager.default.removeItem(atPath: dataDir)
+  }
+}
