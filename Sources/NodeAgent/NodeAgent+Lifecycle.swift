@@ -61,8 +61,16 @@ extension NodeAgent {
         await reattach(vm)
         return
       }
+      // Nothing to change: ask QEMU again only every few seconds (keeps an idle node idle).
+      let settled =
+        runtime.phase == (vm.desired == .running ? .running : .paused)
+        && vm.rebootRequests <= runtime.rebootsDone
+      if settled, let verified = runtime.verifiedAt, ContinuousClock.now - verified < .seconds(5) {
+        return
+      }
       do {
         let running = try await monitor.isRunning()
+        runtime.verifiedAt = .now
         if vm.desired == .running && !running {
           try await monitor.resume()
           await event(vm.name, "vm.resumed", "resumed")

@@ -44,6 +44,12 @@ struct KazedCommand: AsyncParsableCommand {
   @Option(help: "Seconds a guest has to power off after an ACPI shutdown before a hard stop.")
   var shutdownTimeout: Int?
 
+  @Option(help: "vCPUs the scheduler may place per host CPU (default 8).")
+  var cpuOvercommit: Double?
+
+  @Option(help: "Memory the scheduler may place per MiB of host memory (default 1: none).")
+  var memoryOvercommit: Double?
+
   @Option(help: "Log level: trace, debug, info, notice, warning, error.")
   var logLevel: String?
 

@@ -38,7 +38,9 @@ struct NodeBootstrap {
       relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
     ).standardizedFileURL.path
     try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-    let store = try SQLiteClusterStore(path: "\(dataDir)/store/kaze.sqlite", logger: logger)
+    let store = try SQLiteClusterStore(
+      path: "\(dataDir)/store/kaze.sqlite",
+      options: .init(leaseCheckInterval: .milliseconds(250)), logger: logger)
     let pool = DirectoryPool(name: "local", kind: "dir", root: "\(dataDir)/pools/local")
     try pool.prepare()
 
@@ -64,11 +66,12 @@ struct NodeBootstrap {
 
     let agent = NodeAgent(config: config, store: store, logger: logger)
     let controlPlane = ControlPlane(
-      store: store, nodeName: name, leaseTTL: .seconds(settings.leaseTtl), logger: logger)
+      store: store, nodeName: name, leaseTTL: .seconds(settings.leaseTtl),
+      policy: settings.placementPolicy, logger: logger)
     let environment = APIEnvironment(
       repository: Repository(store: store), nodeName: name,
       imageLibrary: ImageLibrary(pool: pool),
-      consoleLogPath: { vm in config.consoleLogPath(for: vm) })
+      consoleLogPath: { vm in config.consoleLogPath(for: vm) }, policy: settings.placementPolicy)
     let listen = settings.listen
     let app = KazeAPI.buildApplication(
       environment: environment, host: settings.host, port: settings.port, logger: logger

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KazeModel
 import Logging
+import Scheduler
 
 /// kazed's settings: defaults, then the optional JSON config file, then the command line.
 struct Settings: Codable {
@@ -13,10 +14,13 @@ struct Settings: Codable {
   var probeKernel: String?
   var leaseTtl = 5
   var shutdownTimeout = 30
+  var cpuOvercommit = 8.0
+  var memoryOvercommit = 1.0
   var logLevelName = "info"
 
   enum CodingKeys: String, CodingKey, CaseIterable {
     case dataDir, listen, nodeName, advertise, accel, probeKernel, leaseTtl, shutdownTimeout
+    case cpuOvercommit, memoryOvercommit
     case logLevelName = "logLevel"
   }
 
@@ -40,6 +44,10 @@ struct Settings: Codable {
   }
 
   var logLevel: Logger.Level { Logger.Level(rawValue: logLevelName) ?? .info }
+
+  var placementPolicy: PlacementPolicy {
+    PlacementPolicy(cpuOvercommit: cpuOvercommit, memoryOvercommit: memoryOvercommit)
+  }
 
   var host: String { String(listen[..<(listen.lastIndex(of: ":") ?? listen.endIndex)]) }
 
@@ -76,6 +84,8 @@ struct Settings: Codable {
     if let value = command.probeKernel { settings.probeKernel = value }
     if let value = command.leaseTtl { settings.leaseTtl = value }
     if let value = command.shutdownTimeout { settings.shutdownTimeout = value }
+    if let value = command.cpuOvercommit { settings.cpuOvercommit = value }
+    if let value = command.memoryOvercommit { settings.memoryOvercommit = value }
     if let value = command.logLevel { settings.logLevelName = value }
     try settings.validate()
     return settings
@@ -94,6 +104,12 @@ struct Settings: Codable {
     guard (1...3600).contains(shutdownTimeout) else {
       throw ValidationError(
         "--shutdown-timeout: \(shutdownTimeout) is not allowed; use 1 to 3600 seconds")
+    }
+    guard (1.0...64.0).contains(cpuOvercommit) else {
+      throw ValidationError("--cpu-overcommit: \(cpuOvercommit) is not allowed; use 1 to 64 vCPUs per host CPU")
+    }
+    guard (0.5...4.0).contains(memoryOvercommit) else {
+      throw ValidationError("--memory-overcommit: \(memoryOvercommit) is not allowed; use 0.5 to 4")
     }
     guard Logger.Level(rawValue: logLevelName) != nil else {
       throw ValidationError(

@@ -11,6 +11,8 @@ struct VMRuntime {
   var lastError: String?
   var crashRestarts = 0
   var rebootsDone = 0
+  /// When QEMU last confirmed the run state over QMP.
+  var verifiedAt: ContinuousClock.Instant?
   /// After a crash or a failed start: no new start before this instant.
   var restartNotBefore: ContinuousClock.Instant?
   var backoff: Duration?

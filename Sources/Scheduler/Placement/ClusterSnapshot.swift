@@ -74,7 +74,7 @@ public struct PlacementPolicy: Sendable, Equatable {
   public var reservedMemoryMiB: Int
 
   public init(
-    cpuOvercommit: Double = 4.0, memoryOvercommit: Double = 1.0, strategy: Strategy = .spread,
+    cpuOvercommit: Double = 8.0, memoryOvercommit: Double = 1.0, strategy: Strategy = .spread,
     reservedMemoryMiB: Int = 512
   ) {
     self.cpuOvercommit = cpuOvercommit
