@@ -46,13 +46,13 @@ extension KazeClient {
   }
 
   public func addDisk(_ vm: String, size: String) async throws -> [DiskView] {
-    try await call("POST", "/vms/\(Self.escape(vm))/disks", body: DiskChangeRequest(size: size))
+    try await call("POST", "/vms/\(Self.escape(vm))/disks", body: DiskRequest(size: size))
   }
 
   public func resizeDisk(_ vm: String, disk: String, size: String) async throws -> [DiskView] {
     try await call(
       "POST", "/vms/\(Self.escape(vm))/disks/\(Self.escape(disk))/resize",
-      body: DiskChangeRequest(size: size))
+      body: DiskRequest(size: size))
   }
 
   public func deleteDisk(_ vm: String, disk: String) async throws {

@@ -106,7 +106,8 @@ struct Settings: Codable {
         "--shutdown-timeout: \(shutdownTimeout) is not allowed; use 1 to 3600 seconds")
     }
     guard (1.0...64.0).contains(cpuOvercommit) else {
-      throw ValidationError("--cpu-overcommit: \(cpuOvercommit) is not allowed; use 1 to 64 vCPUs per host CPU")
+      throw ValidationError(
+        "--cpu-overcommit: \(cpuOvercommit) is not allowed; use 1 to 64 vCPUs per host CPU")
     }
     guard (0.5...4.0).contains(memoryOvercommit) else {
       throw ValidationError("--memory-overcommit: \(memoryOvercommit) is not allowed; use 0.5 to 4")

@@ -28,7 +28,7 @@ struct DiskController<Context: RequestContext>: Sendable {
   func add(_ request: Request, context: Context) async throws -> Response {
     let name = try context.name()
     let vm = try await repository.requireVM(name)
-    let body = try await APIJSON.decode(DiskChangeRequest.self, from: request)
+    let body = try await APIJSON.decode(DiskRequest.self, from: request)
     let size = try Validators.size(body.size)
     let pool = body.pool ?? environment.imageLibrary.pool.name
     guard pool == environment.imageLibrary.pool.name else {
@@ -55,7 +55,7 @@ struct DiskController<Context: RequestContext>: Sendable {
     guard let disk = vm.spec.disks.first(where: { $0.name == diskName }) else {
       throw KazeError.notFound("disk", "\(name)/\(diskName)")
     }
-    let body = try await APIJSON.decode(DiskChangeRequest.self, from: request)
+    let body = try await APIJSON.decode(DiskRequest.self, from: request)
     let size = try Validators.size(body.size)
     if body.pool != nil { throw KazeError.invalid("pool", "a resize cannot change the pool") }
     guard size >= disk.sizeBytes else {

@@ -102,26 +102,6 @@ public struct CreateSnapshotRequest: Codable, Sendable, Equatable {
   }
 }
 
-/// Body of `POST /api/v1/vms/{name}/disks`: add a disk, or (with `resize`) grow one.
-public struct DiskChangeRequest: Codable, Sendable, Equatable {
-  public var size: String
-  public var pool: String?
-
-  enum CodingKeys: String, CodingKey, CaseIterable { case size, pool }
-
-  public init(size: String, pool: String? = nil) {
-    self.size = size
-    self.pool = pool
-  }
-
-  public init(from decoder: any Decoder) throws {
-    try decoder.rejectUnknownKeys(CodingKeys.self)
-    let c = try decoder.container(keyedBy: CodingKeys.self)
-    size = try c.decode(String.self, forKey: .size)
-    pool = try c.decodeIfPresent(String.self, forKey: .pool)
-  }
-}
-
 /// Answer of `GET /api/v1/vms/{name}/console`.
 public struct ConsoleOutput: Codable, Sendable, Equatable {
   public var lines: [String]

@@ -71,12 +71,12 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
     if let cpuModel, cpuModel.isEmpty || cpuModel.contains(where: { $0 == " " || $0 == "," }) {
       throw KazeError.invalid("cpuModel", "'\(cpuModel)' is not a CPU model name")
     }
-    if let cmdline, cmdline.count > 1024 || cmdline.contains("\n") {
-      throw KazeError.invalid("cmdline", "must be one line of at most 1024 characters")
-    }
+    if let cmdline { try Validators.kernelCommandLine(cmdline) }
   }
 }
 
+/// A disk to create: in `POST /api/v1/vms` (`disks`), `POST /api/v1/vms/{name}/disks` and
+/// `…/disks/{disk}/resize`.
 public struct DiskRequest: Codable, Sendable, Equatable {
   public var size: String
   public var pool: String?
@@ -162,9 +162,7 @@ public struct UpdateVMRequest: Codable, Sendable, Equatable {
   public func validate() throws {
     if let cpus { try Validators.cpus(cpus) }
     if let memoryMiB { try Validators.memory(memoryMiB) }
-    if let cmdline, cmdline.count > 1024 || cmdline.contains("\n") {
-      throw KazeError.invalid("cmdline", "must be one line of at most 1024 characters")
-    }
+    if let cmdline { try Validators.kernelCommandLine(cmdline) }
   }
 }
 

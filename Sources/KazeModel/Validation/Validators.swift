@@ -70,6 +70,13 @@ public enum Validators {
     return bytes
   }
 
+  /// Extra kernel arguments: one line, bounded.
+  public static func kernelCommandLine(_ value: String, field: String = "cmdline") throws {
+    if value.count > 1024 || value.contains("\n") {
+      throw KazeError.invalid(field, "must be one line of at most 1024 characters")
+    }
+  }
+
   /// A MAC address like 52:54:00:12:34:56, unicast.
   public static func mac(_ value: String, field: String) throws {
     let parts = value.split(separator: ":", omittingEmptySubsequences: false)
