@@ -103,6 +103,26 @@ struct VMLifecycleTests {
     #expect(node.qemuPids().isEmpty)
   }
 
+  @Test("a UEFI VM on q35 boots through OVMF with its own variable store")
+  func uefiBoot() async throws {
+    let node = try KazedHarness()
+    defer { node.cleanUp() }
+    try await node.start()
+    try await node.importTestImage()
+    _ = try await node.client.createVM(
+      CreateVMRequest(
+        name: "efi", image: "tiny", memoryMiB: 256, disks: [DiskRequest(size: "16M")],
+        machine: .q35, firmware: .uefi, start: true))
+    try await node.waitForConsole("efi", "tick 1")
+    #expect(
+      FileManager.default.fileExists(atPath: "\(node.dataDir)/pools/local/disks/efi/efivars.fd"))
+    let pid = try #require(try await node.client.vm("efi").status.pid)
+    let cmdline = String(
+      decoding: FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data(),
+      as: UTF8.self)
+    #expect(cmdline.contains("OVMF_CODE"))
+  }
+
   @Test("a guest that ignores the ACPI power button is stopped hard after the timeout")
   func shutdownTimeout() async throws {
     let node = try KazedHarness()
