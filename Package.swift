@@ -13,6 +13,7 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -35,6 +36,9 @@ let package = Package(
       name: "ClusterStore",
       dependencies: [
         "KazeModel", .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOFoundationCompat", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(name: "Scheduler", dependencies: ["KazeModel"]),
@@ -86,7 +90,9 @@ let package = Package(
       name: "HypervisorTests", dependencies: ["Hypervisor", "KazeModel"],
       resources: [.copy("Golden")]),
     .testTarget(name: "StorageTests", dependencies: ["Storage", "KazeModel"]),
-    .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "KazeModel"]),
+    .target(name: "KazeTestSupport", dependencies: ["KazeModel"], path: "Tests/KazeTestSupport"),
+    .testTarget(
+      name: "ClusterStoreTests", dependencies: ["ClusterStore", "KazeModel", "KazeTestSupport"]),
     .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "KazeModel"]),
     .testTarget(
       name: "APIServerTests",
@@ -96,7 +102,7 @@ let package = Package(
       ]),
     .testTarget(
       name: "IntegrationTests",
-      dependencies: ["KazeClient", "KazeModel", "KazeCLI", "QMP"]),
+      dependencies: ["KazeClient", "KazeModel", "KazeCLI", "KazeTestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import KazeClient
 import KazeModel
+import KazeTestSupport
 import Testing
 
 /// Disks, templates and snapshots with real guests that write and read their virtio disk.

@@ -1,6 +1,7 @@
 import Foundation
 import KazeClient
 import KazeModel
+import KazeTestSupport
 import Testing
 
 /// A bridged NIC: the agent creates a tap on an existing Linux bridge before QEMU starts and

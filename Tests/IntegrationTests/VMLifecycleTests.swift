@@ -1,6 +1,7 @@
 import Foundation
 import KazeClient
 import KazeModel
+import KazeTestSupport
 import Testing
 
 #if canImport(Glibc)

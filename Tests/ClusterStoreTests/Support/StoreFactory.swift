@@ -1,5 +1,6 @@
 import ClusterStore
 import Foundation
+import KazeTestSupport
 import Testing
 
 /// One implementation of `ClusterStore` under test. The contract suites run once per factory in
@@ -13,9 +14,9 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
 
   var testDescription: String { name }
 
-  static let all: [StoreFactory] = [.sqliteFile]
+  static let all: [StoreFactory] = [.sqliteFile, .etcdSingle, .etcdCluster]
 
-  static let sqliteFile = StoreFactory(name: "SQLite file", shortLeaseTTL: .seconds(1)) {
+  static let sqliteFile = StoreFactory(name: "SQLite file", shortLeaseTTL: .seconds(2)) {
     let directory = try TemporaryDirectory()
     let path = directory.url.appendingPathComponent("cluster.sqlite").path
     return ProvisionedStore(
@@ -25,6 +26,51 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
       },
       destroy: { directory.remove() })
   }
+}
+
+extension StoreFactory {
+  /// A real single-member etcd on loopback, fresh for every test.
+  static let etcdSingle = etcd(members: 1)
+  /// A real 3-member etcd cluster on loopback, fresh for every test.
+  static let etcdCluster = etcd(members: 3)
+
+  static func etcd(members: Int) -> StoreFactory {
+    StoreFactory(
+      name: "etcd, \(members) member\(members == 1 ? "" : "s")", shortLeaseTTL: .seconds(2)
+    ) {
+      let cluster = try EtcdCluster(members: members)
+      let started = LockedFlag()
+      return ProvisionedStore(
+        open: {
+          if started.setOnce() {
+            await Limiter.etcd.acquire()
+            try cluster.start()
+          }
+          try await cluster.waitUntilHealthy()
+          return try EtcdClusterStore(endpoints: cluster.endpoints)
+        },
+        destroy: {
+          cluster.destroy()
+          if started.isSet { Task { await Limiter.etcd.release() } }
+        })
+    }
+  }
+}
+
+/// A flag that is set once, from any thread.
+final class LockedFlag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = false
+
+  /// Sets the flag; true if it was not set before.
+  func setOnce() -> Bool {
+    lock.withLock {
+      defer { value = true }
+      return !value
+    }
+  }
+
+  var isSet: Bool { lock.withLock { value } }
 }
 
 /// A provisioned backend. `open` may be called again, after closing the previous store, to

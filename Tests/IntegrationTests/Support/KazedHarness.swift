@@ -1,6 +1,7 @@
 import Foundation
 import KazeClient
 import KazeModel
+import KazeTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -40,24 +41,6 @@ enum TestEnvironment {
     }
     return (kernel, initrd)
   }
-
-  /// A TCP port that was free a moment ago on 127.0.0.1.
-  static func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-        bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-      }
-    }
-    guard bound else { throw KazeError(.unavailable, "cannot find a free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
-  }
 }
 
 /// One real kazed process on a temporary data folder and its own loopback port. Cleans up
@@ -72,7 +55,7 @@ final class KazedHarness: @unchecked Sendable {
   init() throws {
     dataDir = NSTemporaryDirectory() + "kaze-it-\(UUID().uuidString.prefix(8).lowercased())"
     try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-    port = try TestEnvironment.freePort()
+    port = try FreePort.next()
     server = "127.0.0.1:\(port)"
     client = try KazeClient(server: server)
   }
@@ -223,21 +206,5 @@ final class KazedHarness: @unchecked Sendable {
       let view = try await client.vm(vm)
       return view.status.phase == phase ? view : nil
     }
-  }
-}
-
-/// Polls `check` until it gives a value; fails the test with `what` (and kazed's log) if it never
-/// does. Never asserts how long it took.
-@discardableResult
-func eventually<T>(
-  _ what: String, timeout: Duration, every interval: Duration = .milliseconds(200),
-  _ check: () async throws -> T?
-) async throws -> T {
-  let clock = ContinuousClock()
-  let deadline = clock.now + timeout
-  while true {
-    if let value = try await check() { return value }
-    if clock.now >= deadline { throw KazeError(.timeout, "timed out waiting for \(what)") }
-    try await Task.sleep(for: interval)
   }
 }
