@@ -32,18 +32,8 @@ public struct ControlPlane: Sendable {
     let store = repository.store
     let changes = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     let watcher = Task {
-      await withTaskGroup(of: Void.self) { group in
-        for prefix in [StoreKeys.vms, StoreKeys.nodeAlive] {
-          group.addTask {
-            while !Task.isCancelled {
-              do {
-                for try await _ in store.watch(prefix: prefix) { changes.continuation.yield() }
-              } catch {
-                try? await Task.sleep(for: .milliseconds(500))
-              }
-            }
-          }
-        }
+      for await _ in store.changeSignals([StoreKeys.vms, StoreKeys.nodeAlive, StoreKeys.nodes]) {
+        changes.continuation.yield()
       }
     }
     defer { watcher.cancel() }

@@ -32,15 +32,9 @@ public actor NodeAgent {
     try await recover()
     await withTaskGroup(of: Void.self) { group in
       group.addTask { await registration.run() }
-      for prefix in [StoreKeys.vms, StoreKeys.tasks] {
-        group.addTask { [repository, kick] in
-          while !Task.isCancelled {
-            do {
-              for try await _ in repository.store.watch(prefix: prefix) { kick.yield() }
-            } catch {
-              try? await Task.sleep(for: .milliseconds(500))
-            }
-          }
+      group.addTask { [repository, kick] in
+        for await _ in repository.store.changeSignals([StoreKeys.vms, StoreKeys.tasks]) {
+          kick.yield()
         }
       }
       group.addTask { [kick] in
