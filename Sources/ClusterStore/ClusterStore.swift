@@ -1,4 +1,5 @@
 import Foundation
+import KazeModel
 
 /// The store-wide revision: a counter that grows by one with every transaction that changes
 /// at least one key. `0` is the revision of an empty store that never saw a write.
@@ -84,4 +85,7 @@ public protocol ClusterStore: Sendable {
   /// Stops background work (lease expiry), finishes every open watch and releases the backend.
   /// Every later call throws `.unavailable`. Closing twice is harmless.
   func close() async
+
+  /// The backend's members and whether it has quorum, for `kaze cluster status`.
+  func storeStatus() async -> StoreStatus
 }

@@ -106,6 +106,8 @@ extension KazeClient {
     try await call("GET", "/nodes/\(Self.escape(name))")
   }
 
+  public func clusterStatus() async throws -> ClusterStatus { try await call("GET", "/cluster") }
+
   public func tasks(limit: Int = 100) async throws -> [KazeTask] {
     try await call("GET", "/tasks", query: ["limit": "\(limit)"])
   }

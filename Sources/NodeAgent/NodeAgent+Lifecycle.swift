@@ -202,10 +202,8 @@ extension NodeAgent {
   }
 
   func prepare(_ vm: VM) async throws -> QEMULaunchContext {
-    let pool = config.pool
-    let diskPaths = try await runBlocking {
-      try vm.spec.disks.map { try pool.ensureDisk(vm: vm.name, spec: $0) }
-    }
+    let pools = config.pools
+    let diskPaths = try await runBlocking { try pools.ensureDisks(of: vm) }
     var taps: [String?] = []
     for (index, nic) in vm.spec.nics.enumerated() {
       guard case .bridge(let bridge) = nic.kind else {
@@ -223,7 +221,7 @@ extension NodeAgent {
         throw KazeError(.unavailable, "UEFI firmware is not installed (apt-get install ovmf)")
       }
       try FileManager.default.createDirectory(
-        atPath: pool.vmDirectory(vm.name), withIntermediateDirectories: true)
+        atPath: pools.vmDirectory(for: vm), withIntermediateDirectories: true)
       try FileManager.default.copyItem(atPath: template, toPath: vars)
     }
     return context

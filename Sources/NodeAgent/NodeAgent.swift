@@ -157,7 +157,7 @@ public actor NodeAgent {
       accelerator: config.accelerator.accelerator, runDirectory: config.runDirectory(for: vm),
       diskPaths: diskPaths, tapNames: tapNames,
       efiVarsPath: vm.spec.firmware == .uefi
-        ? "\(config.pool.vmDirectory(vm.name))/efivars.fd" : nil)
+        ? "\(config.pools.vmDirectory(for: vm))/efivars.fd" : nil)
   }
 
   /// Wakes the reconcile loop as soon as QEMU's monitor connection ends (QEMU exited).

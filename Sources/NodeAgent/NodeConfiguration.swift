@@ -10,7 +10,7 @@ public struct NodeConfiguration: Sendable {
   public var address: String
   public var dataDirectory: String
   public var accelerator: AcceleratorProbe.Result
-  public var pool: DirectoryPool
+  public var pools: StoragePools
   public var leaseTTL: Duration
   /// How long an ACPI shutdown may take before the agent stops the VM hard.
   public var shutdownTimeout: Duration
@@ -20,7 +20,7 @@ public struct NodeConfiguration: Sendable {
 
   public init(
     name: String, address: String, dataDirectory: String, accelerator: AcceleratorProbe.Result,
-    pool: DirectoryPool, leaseTTL: Duration = .seconds(5), shutdownTimeout: Duration = .seconds(30),
+    pools: StoragePools, leaseTTL: Duration = .seconds(5), shutdownTimeout: Duration = .seconds(30),
     restartBackoff: (first: Duration, max: Duration) = (.seconds(1), .seconds(30)),
     labels: [String: String] = [:]
   ) {
@@ -28,7 +28,7 @@ public struct NodeConfiguration: Sendable {
     self.address = address
     self.dataDirectory = dataDirectory
     self.accelerator = accelerator
-    self.pool = pool
+    self.pools = pools
     self.leaseTTL = leaseTTL
     self.shutdownTimeout = shutdownTimeout
     self.restartBackoff = restartBackoff

@@ -20,6 +20,15 @@ struct KazedCommand: AsyncParsableCommand {
   @Option(help: "Folder for the store, disks, images and VM run files.")
   var dataDir: String?
 
+  @Option(help: "The store: sqlite (embedded, one node; the default) or etcd://HOST:PORT[,…].")
+  var store: String?
+
+  @Option(help: "A folder every node mounts at the same path: the 'shared' storage pool.")
+  var sharedPool: String?
+
+  @Option(help: "A node label KEY=VALUE (repeat for more); placement can require labels.")
+  var label: [String] = []
+
   @Option(help: "Address for the API and web UI (HOST:PORT).")
   var listen: String?
 

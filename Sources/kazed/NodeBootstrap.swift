@@ -38,11 +38,13 @@ struct NodeBootstrap {
       relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
     ).standardizedFileURL.path
     try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-    let store = try SQLiteClusterStore(
-      path: "\(dataDir)/store/kaze.sqlite",
-      options: .init(leaseCheckInterval: .milliseconds(250)), logger: logger)
-    let pool = DirectoryPool(name: "local", kind: "dir", root: "\(dataDir)/pools/local")
-    try pool.prepare()
+    let store = try openStore(dataDir: dataDir)
+    var pools = [DirectoryPool(name: "local", kind: "dir", root: "\(dataDir)/pools/local")]
+    if let shared = settings.sharedPool {
+      pools.append(DirectoryPool(name: "shared", kind: "shared", root: shared))
+    }
+    let storagePools = StoragePools(pools)
+    try storagePools.prepare()
 
     let probeKernel = settings.probeKernel
     let accelerator = try await runBlocking {
@@ -56,13 +58,13 @@ struct NodeBootstrap {
     let advertise = settings.advertise ?? settings.listen
     let config = NodeConfiguration(
       name: name, address: advertise, dataDirectory: dataDir, accelerator: accelerator,
-      pool: pool, leaseTTL: .seconds(settings.leaseTtl),
+      pools: storagePools, leaseTTL: .seconds(settings.leaseTtl),
       shutdownTimeout: .seconds(settings.shutdownTimeout))
     let node = Node(
       name: name, address: advertise, cpus: ProcessInfo.processInfo.activeProcessorCount,
       memoryMiB: Int(ProcessInfo.processInfo.physicalMemory / 1_048_576),
       accelerator: accelerator.accelerator, acceleratorReason: accelerator.reason,
-      qemuVersion: Self.qemuVersion(), pools: [pool.info()])
+      qemuVersion: Self.qemuVersion(), pools: storagePools.infos, labels: settings.labels)
 
     let agent = NodeAgent(config: config, store: store, logger: logger)
     let controlPlane = ControlPlane(
@@ -70,7 +72,7 @@ struct NodeBootstrap {
       policy: settings.placementPolicy, logger: logger)
     let environment = APIEnvironment(
       repository: Repository(store: store), nodeName: name,
-      imageLibrary: ImageLibrary(pool: pool),
+      imageLibrary: ImageLibrary(pool: storagePools.images),
       consoleLogPath: { vm in config.consoleLogPath(for: vm) }, policy: settings.placementPolicy)
     let listen = settings.listen
     let app = KazeAPI.buildApplication(
@@ -87,6 +89,17 @@ struct NodeBootstrap {
         BackgroundService { await controlPlane.run() },
         app,
       ], logger: logger)
+  }
+
+  /// The one place a store backend is chosen.
+  func openStore(dataDir: String) throws -> any ClusterStore {
+    if settings.store == "sqlite" {
+      return try SQLiteClusterStore(
+        path: "\(dataDir)/store/kaze.sqlite",
+        options: .init(leaseCheckInterval: .milliseconds(250)), logger: logger)
+    }
+    return try EtcdClusterStore(
+      endpoints: try EtcdClusterStore.endpoints(fromStoreURL: settings.store), logger: logger)
   }
 
   static func qemuVersion() -> String {
@@ -113,7 +126,7 @@ struct BackgroundService: Service {
 
 /// Closes the store last (services shut down in reverse order).
 struct StoreService: Service {
-  let store: SQLiteClusterStore
+  let store: any ClusterStore
 
   func run() async throws {
     try? await gracefulShutdown()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterStore
 import Foundation
 import KazeModel
 import Logging
@@ -7,6 +8,11 @@ import Scheduler
 /// kazed's settings: defaults, then the optional JSON config file, then the command line.
 struct Settings: Codable {
   var dataDir = "/var/lib/kaze"
+  /// `sqlite` (embedded, one node) or `etcd://HOST:PORT[,HOST:PORT…]` (a cluster).
+  var store = "sqlite"
+  /// A directory every node mounts at the same path (NFS, CephFS): the `shared` pool.
+  var sharedPool: String?
+  var labels: [String: String] = [:]
   var listen = "127.0.0.1:7070"
   var nodeName: String?
   var advertise: String?
@@ -19,7 +25,8 @@ struct Settings: Codable {
   var logLevelName = "info"
 
   enum CodingKeys: String, CodingKey, CaseIterable {
-    case dataDir, listen, nodeName, advertise, accel, probeKernel, leaseTtl, shutdownTimeout
+    case dataDir, store, sharedPool, labels, listen, nodeName, advertise, accel, probeKernel
+    case leaseTtl, shutdownTimeout
     case cpuOvercommit, memoryOvercommit
     case logLevelName = "logLevel"
   }
@@ -31,6 +38,9 @@ struct Settings: Codable {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     let defaults = Settings()
     dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir) ?? defaults.dataDir
+    store = try c.decodeIfPresent(String.self, forKey: .store) ?? defaults.store
+    sharedPool = try c.decodeIfPresent(String.self, forKey: .sharedPool)
+    labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
     listen = try c.decodeIfPresent(String.self, forKey: .listen) ?? defaults.listen
     nodeName = try c.decodeIfPresent(String.self, forKey: .nodeName)
     advertise = try c.decodeIfPresent(String.self, forKey: .advertise)
@@ -78,6 +88,14 @@ struct Settings: Codable {
     }
     if let value = command.dataDir { settings.dataDir = value }
     if let value = command.listen { settings.listen = value }
+    if let value = command.store { settings.store = value }
+    if let value = command.sharedPool { settings.sharedPool = value }
+    for label in command.label {
+      guard let equals = label.firstIndex(of: "="), equals != label.startIndex else {
+        throw ValidationError("--label: '\(label)' is not KEY=VALUE")
+      }
+      settings.labels[String(label[..<equals])] = String(label[label.index(after: equals)...])
+    }
     if let value = command.nodeName { settings.nodeName = value }
     if let value = command.advertise { settings.advertise = value }
     if let value = command.accel { settings.accel = value }
@@ -94,6 +112,15 @@ struct Settings: Codable {
   func validate() throws {
     guard listen.contains(":"), (1...65535).contains(port) || port == 0, !host.isEmpty else {
       throw ValidationError("--listen: '\(listen)' is not HOST:PORT (e.g. 127.0.0.1:7070)")
+    }
+    if store != "sqlite" {
+      do { _ = try EtcdClusterStore.endpoints(fromStoreURL: store) } catch let error as KazeError {
+        throw ValidationError(
+          "--store: \(error.message); use sqlite or etcd://HOST:PORT[,HOST:PORT…]")
+      }
+    }
+    if let sharedPool, !sharedPool.hasPrefix("/") {
+      throw ValidationError("--shared-pool: '\(sharedPool)' must be an absolute path")
     }
     guard ["auto", "kvm", "tcg"].contains(accel) else {
       throw ValidationError("--accel: '\(accel)' is not allowed; use auto, kvm or tcg")

@@ -16,6 +16,10 @@ struct ConsoleController<Context: RequestContext>: Sendable {
   }
 
   func read(_ request: Request, context: Context) async throws -> Response {
+    let vm = try await repository.requireVM(try context.name())
+    if let node = vm.node, node != environment.nodeName {
+      return try await NodeProxy(repository: repository).forward(request, to: node)
+    }
     let path = try await logPath(context)
     let lines = try request.intQuery("lines", default: 100, range: 1...10_000)
     let offset = try request.query("offset").map { text -> Int64 in

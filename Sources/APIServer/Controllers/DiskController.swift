@@ -30,10 +30,8 @@ struct DiskController<Context: RequestContext>: Sendable {
     let vm = try await repository.requireVM(name)
     let body = try await APIJSON.decode(DiskRequest.self, from: request)
     let size = try Validators.size(body.size)
-    let pool = body.pool ?? environment.imageLibrary.pool.name
-    guard pool == environment.imageLibrary.pool.name else {
-      throw KazeError.invalid("pool", "no storage pool named '\(pool)'")
-    }
+    let pool = try await PoolNames(repository: repository).require(
+      body.pool ?? vm.spec.disks.first?.pool ?? environment.imageLibrary.pool.name, field: "pool")
     try await requireStopped(vm, doing: "add a disk to")
     if vm.spec.disks.count >= 16 {
       throw KazeError.invalid("disks", "\(name) already has 16 disks")
@@ -81,7 +79,7 @@ struct DiskController<Context: RequestContext>: Sendable {
     let name = try context.name()
     let diskName = try context.name("disk")
     let vm = try await repository.requireVM(name)
-    guard vm.spec.disks.contains(where: { $0.name == diskName }) else {
+    guard let disk = vm.spec.disks.first(where: { $0.name == diskName }) else {
       throw KazeError.notFound("disk", "\(name)/\(diskName)")
     }
     try await requireStopped(vm, doing: "delete a disk of")
@@ -90,7 +88,9 @@ struct DiskController<Context: RequestContext>: Sendable {
     }
     if let node = vm.node {
       _ = try await TaskService(environment: environment).submit(
-        KazeTask(kind: .diskDelete, vm: name, node: node, parameters: ["disk": diskName]),
+        KazeTask(
+          kind: .diskDelete, vm: name, node: node,
+          parameters: ["disk": diskName, "pool": disk.pool]),
         wait: true)
     }
     try await repository.updateVM(name) { vm in vm.spec.disks.removeAll { $0.name == diskName } }

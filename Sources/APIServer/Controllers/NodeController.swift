@@ -15,6 +15,7 @@ struct NodeController<Context: RequestContext>: Sendable {
     group.get("tasks/:id", use: showTask)
     group.get("events", use: listEvents)
     group.get("health", use: health)
+    group.get("cluster", use: cluster)
   }
 
   func nodeViews() async throws -> [NodeView] {
@@ -59,6 +60,17 @@ struct NodeController<Context: RequestContext>: Sendable {
   func listEvents(_ request: Request, context: Context) async throws -> Response {
     let limit = try request.intQuery("limit", default: 100, range: 1...2000)
     return try APIJSON.response(try await repository.events(limit: limit, vm: request.query("vm")))
+  }
+
+  func cluster(_ request: Request, context: Context) async throws -> Response {
+    let leader = try await repository.store.get(StoreKeys.leader).map {
+      String(decoding: $0.value, as: UTF8.self)
+    }
+    let nodes = try await nodeViews().map {
+      NodeSummary(name: $0.node.name, state: $0.state, address: $0.node.address)
+    }
+    let store = await repository.store.storeStatus()
+    return try APIJSON.response(ClusterStatus(leader: leader, nodes: nodes, store: store))
   }
 
   struct Health: Codable {

@@ -55,10 +55,9 @@ struct VMService: Sendable {
     for (size, pool) in requested {
       spec.disks.append(DiskSpec(name: "disk\(spec.disks.count)", pool: pool, sizeBytes: size))
     }
-    for disk in spec.disks where disk.pool != environment.imageLibrary.pool.name {
-      throw KazeError.invalid(
-        "disks",
-        "no storage pool named '\(disk.pool)'; available: \(environment.imageLibrary.pool.name)")
+    let pools = PoolNames(repository: repository)
+    for (index, disk) in spec.disks.enumerated() {
+      _ = try await pools.require(disk.pool, field: "disks[\(index)].pool")
     }
     let nics = request.nics ?? [NICRequest(network: "user")]
     spec.nics = try nics.enumerated().map { index, nic in

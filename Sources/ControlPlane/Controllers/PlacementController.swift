@@ -26,7 +26,7 @@ public struct PlacementController: Sendable {
     var snapshot = ClusterSnapshot(
       nodes: try await repository.nodes(), alive: try await repository.aliveNodes(), vms: vms)
     for (record, vm) in unplaced {
-      let request = PlacementRequest(vm: vm.name, cpus: vm.spec.cpus, memoryMiB: vm.spec.memoryMiB)
+      let request = PlacementRequest(for: vm)
       do {
         let decision = try Placement.place(request, in: snapshot, policy: policy)
         var placed = vm

@@ -27,6 +27,9 @@ public struct LeaderElection: Sendable {
         let lease = try await store.grantLease(ttl: ttl)
         if try await campaign(lease: lease) {
           logger.info("became the leader", metadata: ["node": "\(nodeName)"])
+          try? await Repository(store: store).record(
+            KazeEvent(
+              kind: "leader.elected", node: nodeName, message: "\(nodeName) leads the cluster"))
           await holdLeadership(lease: lease, lead: lead)
           logger.warning("lost leadership", metadata: ["node": "\(nodeName)"])
         } else {

@@ -46,8 +46,8 @@ extension NodeAgent {
       }
       return value
     }
-    let pool = config.pool
-    let paths = vm.spec.disks.map { pool.diskPath(vm: vm.name, disk: $0.name) }
+    let pools = config.pools
+    let paths = try vm.spec.disks.map { try pools.diskPath(vm: vm.name, disk: $0) }
     switch task.kind {
     case .snapshotCreate:
       try requireStopped(vm, for: "take a snapshot of")
@@ -90,13 +90,14 @@ extension NodeAgent {
       if let monitor = runtimes[vm.name]?.monitor, runtimes[vm.name]?.process != nil {
         try await monitor.resize(node: disk.name, sizeBytes: disk.sizeBytes)
       } else {
-        _ = try await runBlocking { try pool.ensureDisk(vm: vm.name, spec: disk) }
+        _ = try await runBlocking { try pools.pool(disk.pool).ensureDisk(vm: vm.name, spec: disk) }
       }
       await event(vm.name, "disk.resized", "\(diskName) grown to \(disk.sizeBytes.humanBytes)")
       return "\(diskName) is \(disk.sizeBytes.humanBytes)"
     case .diskDelete:
       try requireStopped(vm, for: "delete a disk of")
       let diskName = try parameter("disk")
+      let pool = try pools.pool(task.parameters["pool"] ?? pools.all[0].name)
       let path = pool.diskPath(vm: vm.name, disk: diskName)
       try await runBlocking {
         if FileManager.default.fileExists(atPath: path) {
@@ -112,7 +113,7 @@ extension NodeAgent {
         throw KazeError(.invalidState, "\(vm.name) has no disk to make a template from")
       }
       try await ensureDisks(vm)
-      let library = ImageLibrary(pool: pool)
+      let library = ImageLibrary(pool: pools.images)
       let image = try await runBlocking {
         try library.makeTemplate(name: name, vm: vm, diskPath: first)
       }
@@ -135,7 +136,7 @@ extension NodeAgent {
       runtimes[vm.name] = nil
       let runDirectory = config.runDirectory(for: vm)
       try await runBlocking {
-        try pool.deleteDisks(vm: vm.name)
+        try pools.deleteDisks(vm: vm.name)
         if FileManager.default.fileExists(atPath: runDirectory) {
           try FileManager.default.removeItem(atPath: runDirectory)
         }
@@ -153,9 +154,7 @@ extension NodeAgent {
   }
 
   private func ensureDisks(_ vm: VM) async throws {
-    let pool = config.pool
-    _ = try await runBlocking {
-      try vm.spec.disks.map { try pool.ensureDisk(vm: vm.name, spec: $0) }
-    }
+    let pools = config.pools
+    _ = try await runBlocking { try pools.ensureDisks(of: vm) }
   }
 }

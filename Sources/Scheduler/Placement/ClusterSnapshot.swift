@@ -53,13 +53,27 @@ public struct PlacementRequest: Sendable, Equatable {
   public var vm: String
   public var cpus: Int
   public var memoryMiB: Int
-  public var pool: String?
+  /// Storage pools the VM's disks live in; a node must have every one of them.
+  public var pools: Set<String>
+  /// Labels a node must carry (`KEY=VALUE`), e.g. a CPU generation or a rack.
+  public var nodeSelector: [String: String]
 
-  public init(vm: String, cpus: Int, memoryMiB: Int, pool: String? = nil) {
+  public init(
+    vm: String, cpus: Int, memoryMiB: Int, pools: Set<String> = [],
+    nodeSelector: [String: String] = [:]
+  ) {
     self.vm = vm
     self.cpus = cpus
     self.memoryMiB = memoryMiB
-    self.pool = pool
+    self.pools = pools
+    self.nodeSelector = nodeSelector
+  }
+
+  /// What a VM needs from its node.
+  public init(for vm: VM) {
+    self.init(
+      vm: vm.name, cpus: vm.spec.cpus, memoryMiB: vm.spec.memoryMiB,
+      pools: Set(vm.spec.disks.map(\.pool)))
   }
 }
 

@@ -42,8 +42,11 @@ public enum Placement {
   ) -> String? {
     if !entry.online { return "is offline" }
     if entry.node.maintenance { return "is in maintenance" }
-    if let pool = request.pool, !entry.node.pools.contains(where: { $0.name == pool }) {
-      return "has no pool \(pool)"
+    let missing = request.pools.subtracting(entry.node.pools.map(\.name)).sorted()
+    if !missing.isEmpty { return "has no pool \(missing.joined(separator: ", "))" }
+    for (key, value) in request.nodeSelector.sorted(by: { $0.key < $1.key })
+    where entry.node.labels[key] != value {
+      return "lacks label \(key)=\(value)"
     }
     if request.cpus > entry.node.cpus * Int(max(1, policy.cpuOvercommit)) {
       return "has only \(entry.node.cpus) CPUs"

@@ -46,18 +46,28 @@ enum TestEnvironment {
 /// One real kazed process on a temporary data folder and its own loopback port. Cleans up
 /// everything it started, by PID: kazed and every QEMU whose pidfile is in its data folder.
 final class KazedHarness: @unchecked Sendable {
+  let name: String
   let dataDir: String
   let port: Int
   let server: String
   let client: KazeClient
+  /// Extra kazed options (store, shared pool) for nodes of a cluster.
+  let extraArguments: [String]
   private(set) var pid: pid_t = 0
 
-  init() throws {
-    dataDir = NSTemporaryDirectory() + "kaze-it-\(UUID().uuidString.prefix(8).lowercased())"
-    try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-    port = try FreePort.next()
-    server = "127.0.0.1:\(port)"
+  /// A node on `host` (127.0.0.N) with its data in `dataDir` (a new temporary folder if nil).
+  init(
+    name: String = "node-1", host: String = "127.0.0.1", dataDir: String? = nil,
+    extraArguments: [String] = []
+  ) throws {
+    self.name = name
+    self.dataDir =
+      dataDir ?? NSTemporaryDirectory() + "kaze-it-\(UUID().uuidString.prefix(8).lowercased())"
+    try FileManager.default.createDirectory(atPath: self.dataDir, withIntermediateDirectories: true)
+    port = try FreePort.next(host: host)
+    server = "\(host):\(port)"
     client = try KazeClient(server: server)
+    self.extraArguments = extraArguments
   }
 
   /// Starts kazed and waits until its API answers.
@@ -70,9 +80,10 @@ final class KazedHarness: @unchecked Sendable {
     pid = try ProcessRunner.spawn(
       kazed,
       [
-        "--data-dir", dataDir, "--listen", server, "--accel", "tcg", "--node-name", "node-1",
+        "--data-dir", dataDir, "--listen", server, "--accel", "tcg", "--node-name", name,
         "--lease-ttl", "3", "--shutdown-timeout", "8", "--log-level", "debug",
-      ], stdout: "\(dataDir)/kazed-\(runs).out", stderr: "\(dataDir)/kazed-\(runs).log")
+      ] + extraArguments, stdout: "\(dataDir)/kazed-\(runs).out",
+      stderr: "\(dataDir)/kazed-\(runs).log")
     try await eventually("kazed answers on \(server)", timeout: .seconds(60)) {
       if ProcessRunner.wait(pid: pid, timeout: .zero) != nil {
         throw KazeError(.unavailable, "kazed exited: \(log())")

@@ -1,0 +1,59 @@
+import Foundation
+import KazeClient
+import KazeModel
+import KazeTestSupport
+
+/// Several kazed nodes on this machine, each on its own loopback address (127.0.0.2, .3, …) with
+/// its own data folder, sharing a 3-member etcd and one host folder as the `shared` pool.
+final class ClusterHarness: @unchecked Sendable {
+  let root: String
+  let etcd: EtcdCluster
+  let nodes: [KazedHarness]
+
+  init(nodes count: Int = 3) throws {
+    let root = NSTemporaryDirectory() + "kaze-cluster-\(UUID().uuidString.prefix(8).lowercased())"
+    let shared = root + "/shared"
+    try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+    let etcd = try EtcdCluster(members: 3)
+    self.root = root
+    self.etcd = etcd
+    nodes = try (1...count).map { index in
+      try KazedHarness(
+        name: "node-\(index)", host: "127.0.0.\(index + 1)", dataDir: "\(root)/node-\(index)",
+        extraArguments: ["--store", etcd.storeURL, "--shared-pool", shared])
+    }
+  }
+
+  func start() async throws {
+    await Limiter.etcd.acquire()
+    try etcd.start()
+    try await etcd.waitUntilHealthy()
+    for node in nodes { try await node.start() }
+    try await eventually("every node online", timeout: .seconds(60)) {
+      let views = try await client.nodes()
+      return views.count == nodes.count && views.allSatisfy { $0.state == .online } ? true : nil
+    }
+  }
+
+  var client: KazeClient { nodes[0].client }
+
+  func node(_ name: String) -> KazedHarness? { nodes.first { $0.name == name } }
+
+  /// A node that is up, to talk to while others are down.
+  func liveClient(excluding name: String? = nil) -> KazeClient {
+    (nodes.first { $0.name != name && $0.pid > 0 } ?? nodes[0]).client
+  }
+
+  func importTestImage() async throws {
+    try await nodes[0].importTestImage()
+  }
+
+  func cleanUp() {
+    for node in nodes { node.cleanUp() }
+    etcd.destroy()
+    Task { await Limiter.etcd.release() }
+    if ProcessInfo.processInfo.environment["KAZE_KEEP_TEST_DATA"] != "1" {
+      try? FileManager.default.removeItem(atPath: root)
+    }
+  }
+}
