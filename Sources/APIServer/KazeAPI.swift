@@ -16,6 +16,7 @@ public enum KazeAPI {
     DiskController(environment: environment).register(api)
     ConsoleController(environment: environment).register(api)
     NodeController(environment: environment).register(api)
+    MigrationController(environment: environment).register(api)
     api.get("openapi.yaml") { _, _ in
       Response(
         status: .ok, headers: [.contentType: "application/yaml"],

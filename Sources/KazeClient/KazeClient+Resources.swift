@@ -39,6 +39,22 @@ extension KazeClient {
     return try await call("GET", "/vms/\(Self.escape(name))/console", query: query)
   }
 
+  public func migrate(
+    _ name: String, _ request: MigrateRequest = .init(), wait: Bool = false
+  )
+    async throws -> Migration
+  {
+    try await call(
+      "POST", "/vms/\(Self.escape(name))/migrate", query: wait ? ["wait": "true"] : [:],
+      body: request)
+  }
+
+  public func migration(_ name: String) async throws -> Migration {
+    try await call("GET", "/vms/\(Self.escape(name))/migration")
+  }
+
+  public func migrations() async throws -> [Migration] { try await call("GET", "/migrations") }
+
   // MARK: Disks and snapshots
 
   public func disks(_ vm: String) async throws -> [DiskView] {

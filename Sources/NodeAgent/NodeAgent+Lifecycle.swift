@@ -69,7 +69,10 @@ extension NodeAgent {
         return
       }
       do {
-        let running = try await monitor.isRunning()
+        let state = try await monitor.status()
+        // Never resume a QEMU that took part in a migration: its guest may run elsewhere.
+        if ["postmigrate", "inmigrate", "finish-migrate"].contains(state) { return }
+        let running = state == "running"
         runtime.verifiedAt = .now
         if vm.desired == .running && !running {
           try await monitor.resume()

@@ -95,19 +95,53 @@ public actor NodeAgent {
       }
       runtimes[vm.name] = runtime
     }
+    try await recoverIncomingMigrations()
+  }
+
+  /// Incoming QEMUs this node prepared before it restarted are found again, or the migration
+  /// they were waiting for fails (its source keeps the VM).
+  func recoverIncomingMigrations() async throws {
+    let vms = try await repository.vms()
+    for migration in try await repository.migrations()
+    where migration.isActive && migration.target == config.name && migration.state != .pending {
+      guard let vm = vms.first(where: { $0.name == migration.vm }) else { continue }
+      let context = launchContext(for: vm, diskPaths: [], tapNames: [])
+      guard let process = QEMUProcess.find(vmID: vm.id, context: context),
+        let monitor = try? await VMMonitor.connect(
+          socketPath: context.qmpSocketPath, timeout: .seconds(5), logger: logger)
+      else {
+        await failMigration(
+          migration, reason: "the target lost its incoming QEMU while kazed restarted")
+        continue
+      }
+      var runtime = VMRuntime(rebootsDone: vm.rebootRequests)
+      runtime.process = process
+      runtime.monitor = monitor
+      runtime.phase = .starting
+      runtime.incomingMigration = migration.id
+      runtimes[vm.name] = runtime
+      watchExit(of: vm.name, monitor: monitor)
+    }
   }
 
   func reconcileAll() async {
-    let vms: [VM]
+    let all: [VM]
+    let outgoing: Set<String>
     do {
-      vms = try await repository.vms().filter { $0.node == config.name }
+      all = try await repository.vms()
+      outgoing = Set(
+        try await repository.migrations().filter { $0.isActive && $0.source == config.name }
+          .map(\.vm))
     } catch {
       logger.warning("cannot read VMs: \(error)")
       return
     }
-    for vm in vms { await reconcile(vm) }
-    let assigned = Set(vms.map(\.name))
-    for (name, runtime) in runtimes where !assigned.contains(name) && !runtime.busy {
+    let vms = all.filter { $0.node == config.name }
+    // A VM being sent elsewhere belongs to the migration driver, whatever state QEMU is in.
+    for vm in vms where !outgoing.contains(vm.name) { await reconcile(vm) }
+    await reconcileMigrations(vms: all)
+    let keep = Set(vms.map(\.name)).union(incomingVMs())
+    for (name, runtime) in runtimes where !keep.contains(name) && !runtime.busy {
       if let process = runtime.process {
         logger.warning("VM \(name) is no longer assigned here; stopping its QEMU")
         await runtime.monitor?.close()
@@ -120,7 +154,7 @@ public actor NodeAgent {
 
   func reconcile(_ vm: VM) async {
     var runtime = runtimes[vm.name] ?? VMRuntime(rebootsDone: vm.rebootRequests)
-    guard !runtime.busy else { return }
+    guard !runtime.busy, runtime.incomingMigration == nil else { return }
     if runtime.process != nil { runtime = await checkExit(vm, runtime) }
     runtimes[vm.name] = runtime
     await converge(vm)

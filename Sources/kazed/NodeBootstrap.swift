@@ -64,7 +64,8 @@ struct NodeBootstrap {
       name: name, address: advertise, cpus: ProcessInfo.processInfo.activeProcessorCount,
       memoryMiB: Int(ProcessInfo.processInfo.physicalMemory / 1_048_576),
       accelerator: accelerator.accelerator, acceleratorReason: accelerator.reason,
-      qemuVersion: Self.qemuVersion(), pools: storagePools.infos, labels: settings.labels)
+      qemuVersion: Self.qemuVersion(), hostCPU: Self.hostCPU(), pools: storagePools.infos,
+      labels: settings.labels)
 
     let agent = NodeAgent(config: config, store: store, logger: logger)
     let controlPlane = ControlPlane(
@@ -100,6 +101,12 @@ struct NodeBootstrap {
     }
     return try EtcdClusterStore(
       endpoints: try EtcdClusterStore.endpoints(fromStoreURL: settings.store), logger: logger)
+  }
+
+  static func hostCPU() -> String? {
+    let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let line = info.split(separator: "\n").first { $0.hasPrefix("model name") }
+    return line?.split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces)
   }
 
   static func qemuVersion() -> String {

@@ -49,7 +49,7 @@ public struct Repository: Sendable {
       if: [],
       then: [
         .delete(StoreKeys.vm(name)), .delete(StoreKeys.status(name)),
-        .deletePrefix(StoreKeys.snapshots(of: name)),
+        .deletePrefix(StoreKeys.snapshots(of: name)), .delete(StoreKeys.migration(name)),
       ])
   }
 
@@ -115,6 +115,25 @@ public struct Repository: Sendable {
 
   public func snapshots(of vm: String) async throws -> [Snapshot] {
     try await store.listJSON(prefix: StoreKeys.snapshots(of: vm), as: Snapshot.self).items
+  }
+
+  // MARK: Migrations
+
+  public func migration(_ vm: String) async throws -> Migration? {
+    try await store.getJSON(StoreKeys.migration(vm), as: Migration.self)
+  }
+
+  public func migrations() async throws -> [Migration] {
+    try await store.listJSON(prefix: StoreKeys.migrations, as: Migration.self).items
+  }
+
+  @discardableResult
+  public func updateMigration(
+    _ vm: String, _ change: (inout Migration) throws -> Void
+  )
+    async throws -> Migration
+  {
+    try await update(StoreKeys.migration(vm), kind: "migration", name: vm, change)
   }
 
   // MARK: Tasks and events

@@ -13,11 +13,15 @@ public struct QEMULaunchContext: Sendable, Equatable {
   /// Per-VM copy of the UEFI variable store (UEFI firmware only).
   public var efiVarsPath: String?
   public var ovmfCodePath: String
+  /// For the target of a live migration: where QEMU waits for the stream (`tcp:HOST:PORT`).
+  public var incoming: String?
 
   public init(
     accelerator: Accelerator, runDirectory: String, diskPaths: [String], tapNames: [String?],
-    efiVarsPath: String? = nil, ovmfCodePath: String = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+    efiVarsPath: String? = nil, ovmfCodePath: String = "/usr/share/OVMF/OVMF_CODE_4M.fd",
+    incoming: String? = nil
   ) {
+    self.incoming = incoming
     self.accelerator = accelerator
     self.runDirectory = runDirectory
     self.diskPaths = diskPaths
@@ -85,6 +89,7 @@ public enum QEMUCommandLine {
       args += try nicArguments(nic, index: index, tap: tap)
     }
     args += ["-device", "virtio-balloon-pci,id=balloon0"]
+    if let incoming = context.incoming { args += ["-incoming", incoming] }
     return args
   }
 

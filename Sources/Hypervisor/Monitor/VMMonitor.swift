@@ -112,6 +112,12 @@ public actor VMMonitor {
     }
   }
 
+  /// Runs any QMP command; the typed operations above and in extensions use it.
+  @discardableResult
+  func command(_ name: String, _ arguments: JSONValue?) async throws -> JSONValue {
+    try await wrap(name) { try await client.execute(name, arguments: arguments) }
+  }
+
   public func close() async {
     listener?.cancel()
     await client.close()

@@ -8,7 +8,7 @@ struct VMCommand: AsyncParsableCommand {
     commandName: "vm", abstract: "Create, run and delete virtual machines.",
     subcommands: [
       Create.self, List.self, Show.self, Set.self, Start.self, Stop.self, Shutdown.self,
-      Reboot.self, Pause.self, Resume.self, Delete.self, Console.self,
+      Reboot.self, Pause.self, Resume.self, Delete.self, Console.self, Migrate.self,
     ])
 
   struct Create: AsyncParsableCommand {

@@ -11,6 +11,9 @@ public struct Node: Codable, Sendable, Equatable {
   /// Why that accelerator was chosen (e.g. "KVM probe timed out: nested KVM does not work").
   public var acceleratorReason: String
   public var qemuVersion: String
+  /// The host CPU's model name (from /proc/cpuinfo): VMs with the `host` CPU model only
+  /// live-migrate between nodes that share it.
+  public var hostCPU: String?
   public var pools: [PoolInfo]
   public var labels: [String: String]
   public var maintenance: Bool
@@ -18,7 +21,7 @@ public struct Node: Codable, Sendable, Equatable {
 
   public init(
     name: String, address: String, cpus: Int, memoryMiB: Int, accelerator: Accelerator,
-    acceleratorReason: String, qemuVersion: String, pools: [PoolInfo] = [],
+    acceleratorReason: String, qemuVersion: String, hostCPU: String? = nil, pools: [PoolInfo] = [],
     labels: [String: String] = [:], maintenance: Bool = false, startedAt: Date = Date()
   ) {
     self.name = name
@@ -28,6 +31,7 @@ public struct Node: Codable, Sendable, Equatable {
     self.accelerator = accelerator
     self.acceleratorReason = acceleratorReason
     self.qemuVersion = qemuVersion
+    self.hostCPU = hostCPU
     self.pools = pools
     self.labels = labels
     self.maintenance = maintenance

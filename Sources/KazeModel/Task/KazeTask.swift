@@ -47,6 +47,7 @@ public enum TaskKind: String, Codable, Sendable, CaseIterable {
   case diskDelete = "disk-delete"
   case templateCreate = "template-create"
   case vmDelete = "vm-delete"
+  case migrate = "migrate"
 }
 
 public enum TaskState: String, Codable, Sendable {

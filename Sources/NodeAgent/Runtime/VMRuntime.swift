@@ -23,6 +23,10 @@ struct VMRuntime {
   /// A start, stop or task is in progress; reconcile rounds leave the VM alone meanwhile.
   var busy = false
   var lastWritten: VMStatus?
+  /// On the target of a live migration: the migration this QEMU is waiting for (`-incoming`).
+  var incomingMigration: String?
+  /// On the source: the migration the agent is driving; the reconcile loop leaves the VM alone.
+  var outgoingMigration: String?
 
   func status(node: String, accelerator: Accelerator) -> VMStatus {
     VMStatus(

@@ -9,7 +9,9 @@ extension NodeAgent {
   func runTasks(for vms: [VM]) async {
     let tasks: [KazeTask]
     do {
-      tasks = try await repository.tasks().filter { $0.node == config.name && $0.state == .queued }
+      tasks = try await repository.tasks().filter {
+        $0.node == config.name && $0.state == .queued && $0.kind != .migrate
+      }
     } catch {
       return
     }
@@ -49,6 +51,9 @@ extension NodeAgent {
     let pools = config.pools
     let paths = try vm.spec.disks.map { try pools.diskPath(vm: vm.name, disk: $0) }
     switch task.kind {
+    case .migrate:
+      throw KazeError(
+        .invalidState, "migrations are driven by their own record, not as queued tasks")
     case .snapshotCreate:
       try requireStopped(vm, for: "take a snapshot of")
       let name = try parameter("name")

@@ -57,6 +57,8 @@ public struct PlacementRequest: Sendable, Equatable {
   public var pools: Set<String>
   /// Labels a node must carry (`KEY=VALUE`), e.g. a CPU generation or a rack.
   public var nodeSelector: [String: String]
+  /// Nodes that must not be chosen (the source of a migration).
+  public var excludedNodes: Set<String> = []
 
   public init(
     vm: String, cpus: Int, memoryMiB: Int, pools: Set<String> = [],

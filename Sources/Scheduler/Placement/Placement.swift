@@ -40,6 +40,7 @@ public enum Placement {
   public static func infeasibility(
     _ request: PlacementRequest, on entry: ClusterSnapshot.NodeEntry, policy: PlacementPolicy
   ) -> String? {
+    if request.excludedNodes.contains(entry.node.name) { return "is where it runs now" }
     if !entry.online { return "is offline" }
     if entry.node.maintenance { return "is in maintenance" }
     let missing = request.pools.subtracting(entry.node.pools.map(\.name)).sorted()

@@ -1,0 +1,278 @@
+import ClusterStore
+import Foundation
+import Hypervisor
+import KazeModel
+
+extension NodeAgent {
+  /// Advances the live migrations this node takes part in: prepares incoming QEMUs on the
+  /// target, starts (or resumes watching) the outgoing ones on the source, and cleans up
+  /// after migrations that ended.
+  func reconcileMigrations(vms: [VM]) async {
+    guard let migrations = try? await repository.migrations() else { return }
+    for migration in migrations {
+      guard let vm = vms.first(where: { $0.name == migration.vm }) else { continue }
+      if migration.target == config.name {
+        await reconcileIncoming(migration, vm: vm)
+      } else if migration.source == config.name && vm.node == config.name {
+        await reconcileOutgoing(migration, vm: vm)
+      }
+    }
+  }
+
+  /// The VMs whose runtime must survive although they are not (yet) assigned here.
+  func incomingVMs() -> Set<String> {
+    Set(runtimes.filter { $0.value.incomingMigration != nil }.map(\.key))
+  }
+
+  // MARK: Target side
+
+  private func reconcileIncoming(_ migration: Migration, vm: VM) async {
+    let runtime = runtimes[vm.name]
+    switch migration.state {
+    case .pending where runtime == nil:
+      await prepareIncoming(migration, vm: vm)
+    case .completed where runtime?.incomingMigration == migration.id && vm.node == config.name:
+      // The VM is ours now: adopt the QEMU that received it.
+      guard var adopted = runtime else { return }
+      adopted.incomingMigration = nil
+      adopted.phase = .running
+      adopted.startedAt = Date()
+      adopted.rebootsDone = vm.rebootRequests
+      runtimes[vm.name] = adopted
+      await event(vm.name, "vm.migrated-in", "now running on \(config.name) after live migration")
+    case .failed where runtime?.incomingMigration == migration.id:
+      await discardIncoming(vm)
+    default:
+      break
+    }
+  }
+
+  private func prepareIncoming(_ migration: Migration, vm: VM) async {
+    var runtime = VMRuntime(rebootsDone: vm.rebootRequests)
+    runtime.busy = true
+    runtime.phase = .starting
+    runtime.incomingMigration = migration.id
+    runtimes[vm.name] = runtime
+    do {
+      var context = try await prepare(vm)
+      let advertised = config.address.split(separator: ":").dropLast().joined(separator: ":")
+      let host = advertised.isEmpty ? "127.0.0.1" : advertised
+      let port = try IncomingPort.free(on: host)
+      context.incoming = "tcp:\(host):\(port)"
+      let arguments = try QEMUCommandLine.arguments(for: vm, context: context)
+      let launchContext = context
+      let process = try await runBlocking {
+        try QEMUProcess.launch(vm: vm, arguments: arguments, context: launchContext)
+      }
+      runtime.process = process
+      runtimes[vm.name] = runtime
+      let monitor = try await VMMonitor.connect(
+        socketPath: context.qmpSocketPath, timeout: .seconds(10), logger: logger)
+      runtime.monitor = monitor
+      runtime.busy = false
+      runtimes[vm.name] = runtime
+      watchExit(of: vm.name, monitor: monitor)
+      let incoming = context.incoming
+      try await repository.updateMigration(vm.name) { record in
+        guard record.id == migration.id, record.state == .pending else {
+          throw KazeError(.conflict, "migration \(migration.id) moved on")
+        }
+        record.state = .ready
+        record.incoming = incoming
+      }
+      await event(vm.name, "migration.ready", "waiting on \(config.name) for the migration stream")
+    } catch {
+      await discardIncoming(vm)
+      await failMigration(migration, reason: "the target could not prepare: \(error)")
+    }
+  }
+
+  private func discardIncoming(_ vm: VM) async {
+    guard let runtime = runtimes[vm.name] else { return }
+    runtimes[vm.name] = nil
+    await runtime.monitor?.close()
+    await runtime.process?.kill()
+    removeTaps(vm)
+  }
+
+  // MARK: Source side
+
+  private func reconcileOutgoing(_ migration: Migration, vm: VM) async {
+    guard migration.isActive, runtimes[vm.name]?.outgoingMigration == nil else { return }
+    guard migration.state == .ready || migration.state == .migrating else { return }
+    guard var runtime = runtimes[vm.name], let monitor = runtime.monitor, runtime.process != nil
+    else {
+      await failMigration(migration, reason: "\(vm.name) is not running on \(config.name)")
+      return
+    }
+    runtime.outgoingMigration = migration.id
+    runtime.busy = true
+    runtimes[vm.name] = runtime
+    Task { await self.drive(migration, vm: vm, monitor: monitor) }
+  }
+
+  /// Sends the VM and hands it over. Runs beside the reconcile loop, which skips the VM (busy)
+  /// meanwhile. After a kazed restart it picks up a migration QEMU is already running.
+  private func drive(_ migration: Migration, vm: VM, monitor: VMMonitor) async {
+    let clock = ContinuousClock()
+    do {
+      var stats = try await monitor.migrationStats()
+      if stats.status == "none" || stats.status == "cancelled" || stats.status == "failed" {
+        guard let incoming = migration.incoming else {
+          throw KazeError(.internalError, "the target gave no address")
+        }
+        try await monitor.migrate(
+          to: incoming, downtimeLimitMs: migration.downtimeLimitMs,
+          bandwidthMiBps: migration.bandwidthMiBps)
+        try await repository.updateMigration(vm.name) { $0.state = .migrating }
+        await event(vm.name, "migration.started", "live migration to \(migration.target) started")
+      }
+      var lastWrite = clock.now
+      while true {
+        stats = try await monitor.migrationStats()
+        if stats.isFinished { break }
+        if clock.now - lastWrite > .milliseconds(300) {
+          lastWrite = clock.now
+          let record = try await repository.migration(vm.name)
+          if record?.id != migration.id || record?.state == .failed {
+            try? await monitor.cancelMigration()
+            throw KazeError(.conflict, record?.error ?? "the migration was cancelled")
+          }
+          try await writeProgress(migration, vm: vm, stats: stats)
+        }
+        try await Task.sleep(for: .milliseconds(50))
+      }
+      guard stats.status == "completed" else {
+        throw KazeError(
+          .unavailable,
+          "QEMU reports the migration \(stats.status): \(stats.error ?? "no reason given")")
+      }
+      try await handOver(migration, vm: vm, stats: stats)
+      await finishSource(vm, monitor: monitor)
+      let seconds = Double(stats.totalTimeMs ?? 0) / 1000
+      await event(
+        vm.name, "migration.completed",
+        "live-migrated to \(migration.target) in \(String(format: "%.2f", seconds)) s "
+          + "(downtime \(stats.downtimeMs ?? 0) ms)")
+    } catch {
+      if var runtime = runtimes[vm.name] {
+        runtime.outgoingMigration = nil
+        runtime.busy = false
+        runtime.verifiedAt = nil
+        runtimes[vm.name] = runtime
+      }
+      // The guest stays here; make sure it runs (QEMU resumes it after most failures, but one
+      // that failed during the switch-over can leave it paused).
+      if vm.desired == .running, (try? await monitor.isRunning()) == false {
+        try? await monitor.resume()
+      }
+      await failMigration(migration, reason: "\(error)")
+    }
+  }
+
+  private func writeProgress(_ migration: Migration, vm: VM, stats: MigrationStats) async throws {
+    let total = max(stats.totalBytes, 1)
+    let done = max(0, min(1, Double(total - stats.remainingBytes) / Double(total)))
+    let rate = stats.mbps * 1_000_000 / 8
+    let progress = MigrationProgress(
+      percent: (done * 1000).rounded() / 10, transferredBytes: stats.transferredBytes,
+      totalBytes: stats.totalBytes, remainingBytes: stats.remainingBytes,
+      etaSeconds: rate > 0 ? Double(stats.remainingBytes) / rate : nil)
+    try await repository.updateMigration(vm.name) { $0.progress = progress }
+    _ = try? await repository.updateTask(migration.id) {
+      $0.progress = progress.percent / 100
+      $0.message = "\(Int(progress.percent))% sent"
+    }
+  }
+
+  /// One transaction moves the VM to the target and closes the migration: either both or
+  /// neither, so the VM is never owned by two nodes.
+  private func handOver(_ migration: Migration, vm: VM, stats: MigrationStats) async throws {
+    let store = repository.store
+    for _ in 0..<20 {
+      guard let vmRecord = try await store.get(StoreKeys.vm(vm.name)),
+        let migrationRecord = try await store.get(StoreKeys.migration(vm.name))
+      else { throw KazeError(.notFound, "\(vm.name) or its migration vanished") }
+      var moved = try vmRecord.decodeJSON(VM.self)
+      var closed = try migrationRecord.decodeJSON(Migration.self)
+      guard closed.id == migration.id, moved.node == config.name else {
+        throw KazeError(.conflict, "\(vm.name) changed owner during the migration")
+      }
+      moved.node = migration.target
+      closed.state = .completed
+      closed.finishedAt = Date()
+      closed.progress = MigrationProgress(
+        percent: 100, transferredBytes: stats.transferredBytes, totalBytes: stats.totalBytes,
+        remainingBytes: 0, etaSeconds: 0, downtimeMs: stats.downtimeMs,
+        totalTimeMs: stats.totalTimeMs)
+      let result = try await store.txn(
+        if: [
+          .modRevision(vmRecord.key, equals: vmRecord.modRevision),
+          .modRevision(migrationRecord.key, equals: migrationRecord.modRevision),
+        ],
+        then: [try .putJSON(vmRecord.key, moved), try .putJSON(migrationRecord.key, closed)])
+      if result.succeeded {
+        _ = try? await repository.updateTask(migration.id) {
+          $0.state = .succeeded
+          $0.progress = 1
+          $0.finishedAt = Date()
+          $0.message = "running on \(migration.target); downtime \(stats.downtimeMs ?? 0) ms"
+        }
+        return
+      }
+    }
+    throw KazeError(.conflict, "\(vm.name) kept changing; could not hand it over")
+  }
+
+  /// The source's QEMU has nothing left to run (it is paused after the switch-over): stop it.
+  private func finishSource(_ vm: VM, monitor: VMMonitor) async {
+    guard var runtime = runtimes[vm.name] else { return }
+    runtime.expectingExit = true
+    runtimes[vm.name] = runtime
+    try? await monitor.quit()
+    await runtime.process?.kill()
+    await monitor.close()
+    runtimes[vm.name] = nil
+    removeTaps(vm)
+  }
+
+  func failMigration(_ migration: Migration, reason: String) async {
+    _ = try? await repository.updateMigration(migration.vm) { record in
+      guard record.id == migration.id, record.isActive else { return }
+      record.state = .failed
+      record.error = reason
+      record.finishedAt = Date()
+    }
+    _ = try? await repository.updateTask(migration.id) {
+      guard !$0.state.isFinished else { return }
+      $0.state = .failed
+      $0.message = reason
+      $0.finishedAt = Date()
+    }
+    await event(
+      migration.vm, "migration.failed", "live migration to \(migration.target) failed: \(reason)",
+      level: .warning)
+  }
+}
+
+/// A free TCP port on the node's advertised address for an incoming migration stream.
+enum IncomingPort {
+  static func free(on host: String) throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr(host)
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+        bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+      }
+    }
+    guard bound else {
+      throw KazeError(.unavailable, "no free port on \(host) for the migration stream")
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+  }
+}
