@@ -82,3 +82,75 @@ struct PlacementTests {
     #expect(snapshot.nodes[1].online == false)
   }
 }
+
+@Suite("Placement groups and large simulated clusters")
+struct PlacementScaleTests {
+  static func node(_ index: Int, cpus: Int = 16, memory: Int = 65_536) -> Node {
+    Node(
+      name: String(format: "node-%04d", index), address: "10.0.0.1:7070", cpus: cpus,
+      memoryMiB: memory, accelerator: .kvm, acceleratorReason: "simulated", qemuVersion: "7.2",
+      pools: [PoolInfo(name: "shared", kind: "shared", path: "/", capacityBytes: 1, freeBytes: 1)])
+  }
+
+  @Test("anti-affinity keeps a group's VMs on different nodes and says why a node is refused")
+  func antiAffinity() throws {
+    var snapshot = ClusterSnapshot(nodes: (1...3).map { .init(node: Self.node($0), online: true) })
+    var requests = (1...3).map { PlacementRequest(vm: "web-\($0)", cpus: 1, memoryMiB: 1024) }
+    for index in requests.indices { requests[index].antiAffinityGroup = "web" }
+    let decisions = try Placement.placeAll(requests, in: &snapshot).map { try $0.get().node }
+    #expect(Set(decisions).count == 3)
+    var fourth = PlacementRequest(vm: "web-4", cpus: 1, memoryMiB: 1024)
+    fourth.antiAffinityGroup = "web"
+    do {
+      _ = try Placement.place(fourth, in: snapshot)
+      Issue.record("placed a fourth replica on a node that already runs one")
+    } catch let error as KazeError {
+      #expect(error.message.contains("anti-affinity group web"))
+    }
+  }
+
+  @Test("affinity keeps a group's VMs together on the first member's node")
+  func affinity() throws {
+    var snapshot = ClusterSnapshot(nodes: (1...4).map { .init(node: Self.node($0), online: true) })
+    var requests = (1...5).map { PlacementRequest(vm: "db-\($0)", cpus: 1, memoryMiB: 1024) }
+    for index in requests.indices { requests[index].affinityGroup = "db" }
+    let decisions = try Placement.placeAll(requests, in: &snapshot).map { try $0.get().node }
+    #expect(Set(decisions).count == 1)
+  }
+
+  @Test("10,000 VMs onto 1,000 simulated nodes: all placed, none over capacity, spread evenly")
+  func scale() throws {
+    var snapshot = ClusterSnapshot(
+      nodes: (1...1000).map { .init(node: Self.node($0), online: true) })
+    let requests = (1...10_000).map {
+      PlacementRequest(
+        vm: "vm-\($0)", cpus: [1, 2, 4][$0 % 3], memoryMiB: [1024, 2048, 4096][$0 % 3])
+    }
+    let policy = PlacementPolicy()
+    let results = Placement.placeAll(requests, in: &snapshot, policy: policy)
+    #expect(results.allSatisfy { (try? $0.get()) != nil })
+    for entry in snapshot.nodes {
+      #expect(entry.allocatedMemoryMiB <= entry.node.memoryMiB - policy.reservedMemoryMiB)
+      #expect(Double(entry.allocatedCPUs) <= Double(entry.node.cpus) * policy.cpuOvercommit)
+    }
+    let memory = snapshot.nodes.map(\.allocatedMemoryMiB)
+    #expect(
+      (memory.max() ?? 0) - (memory.min() ?? 0) <= 2 * 4096,
+      "spread: \(memory.min() ?? 0)…\(memory.max() ?? 0) MiB per node")
+  }
+
+  @Test("a full simulated cluster refuses the rest and explains it")
+  func full() {
+    var snapshot = ClusterSnapshot(
+      nodes: (1...10).map { .init(node: Self.node($0, memory: 4096 + 512), online: true) })
+    let requests = (1...50).map { PlacementRequest(vm: "vm-\($0)", cpus: 1, memoryMiB: 1024) }
+    let results = Placement.placeAll(requests, in: &snapshot)
+    #expect(results.filter { (try? $0.get()) != nil }.count == 40)
+    if case .failure(let error) = results.last {
+      #expect(error.code == .insufficientResources)
+      #expect(error.message.contains("node-0001 has 0 MiB free"))
+    } else {
+      Issue.record("the 50th VM was placed")
+    }
+  }
+}

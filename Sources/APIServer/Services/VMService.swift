@@ -22,12 +22,17 @@ struct VMService: Sendable {
     }
     let cpus = request.cpus ?? 1
     let memory = request.memoryMiB ?? 256
-    try await checkFits(vm: request.name, cpus: cpus, memoryMiB: memory)
+    var fit = PlacementRequest(vm: request.name, cpus: cpus, memoryMiB: memory)
+    fit.affinityGroup = request.affinityGroup
+    fit.antiAffinityGroup = request.antiAffinityGroup
+    try await checkFits(fit)
     let id = UUID()
     var spec = VMSpec(
       cpus: cpus, memoryMiB: memory, machine: request.machine ?? .pc,
       firmware: request.firmware ?? .bios, osType: request.osType ?? .linux,
       cpuModel: request.cpuModel)
+    spec.affinityGroup = request.affinityGroup
+    spec.antiAffinityGroup = request.antiAffinityGroup
     if let kernel = image.kernelPath {
       let cmdline = ["console=ttyS0", image.cmdline, request.cmdline].compactMap { $0 }
         .filter { !$0.isEmpty }.joined(separator: " ")
@@ -75,7 +80,9 @@ struct VMService: Sendable {
   }
 
   /// Refuses at once what no node could ever run, and what no node can run now.
-  func checkFits(vm: String, cpus: Int, memoryMiB: Int, excluding: String? = nil) async throws {
+  func checkFits(_ request: PlacementRequest, excluding: String? = nil) async throws {
+    let cpus = request.cpus
+    let memoryMiB = request.memoryMiB
     let nodes = try await repository.nodes()
     guard !nodes.isEmpty else { return }
     let reserve = environment.policy.reservedMemoryMiB
@@ -95,9 +102,7 @@ struct VMService: Sendable {
     let vms = try await repository.vms().filter { $0.name != excluding }
     let snapshot = ClusterSnapshot(
       nodes: nodes, alive: try await repository.aliveNodes(), vms: vms)
-    _ = try Placement.place(
-      PlacementRequest(vm: vm, cpus: cpus, memoryMiB: memoryMiB), in: snapshot,
-      policy: environment.policy)
+    _ = try Placement.place(request, in: snapshot, policy: environment.policy)
   }
 
   func view(_ name: String) async throws -> VMView {
@@ -109,9 +114,10 @@ struct VMService: Sendable {
     try request.validate()
     let current = try await repository.requireVM(name)
     if request.cpus != nil || request.memoryMiB != nil {
-      try await checkFits(
-        vm: name, cpus: request.cpus ?? current.spec.cpus,
-        memoryMiB: request.memoryMiB ?? current.spec.memoryMiB, excluding: name)
+      var changed = current
+      changed.spec.cpus = request.cpus ?? current.spec.cpus
+      changed.spec.memoryMiB = request.memoryMiB ?? current.spec.memoryMiB
+      try await checkFits(PlacementRequest(for: changed), excluding: name)
     }
     if request.cmdline != nil, case .disk = current.spec.boot {
       throw KazeError.invalid("cmdline", "\(name) boots from disk; it has no kernel command line")

@@ -35,11 +35,7 @@ public struct PlacementController: Sendable {
           if: [leader.compare, .modRevision(record.key, equals: record.modRevision)],
           then: [try .putJSON(record.key, placed)])
         guard result.succeeded else { continue }
-        if let index = snapshot.nodes.firstIndex(where: { $0.node.name == decision.node }) {
-          snapshot.nodes[index].allocatedCPUs += vm.spec.cpus
-          snapshot.nodes[index].allocatedMemoryMiB += vm.spec.memoryMiB
-          snapshot.nodes[index].vmCount += 1
-        }
+        snapshot.place(request, on: decision.node)
         try await repository.record(
           KazeEvent(
             kind: "vm.placed", vm: vm.name, node: decision.node,

@@ -28,6 +28,10 @@ struct VMCommand: AsyncParsableCommand {
     @Option(help: "Firmware: bios or uefi.") var firmware: String?
     @Option(name: .customLong("os"), help: "Guest OS type: linux, windows or other.") var osType:
       String?
+    @Option(help: "Keep it on the same node as the other VMs of this group.") var affinityGroup:
+      String?
+    @Option(help: "Keep it on a different node from the other VMs of this group.")
+    var antiAffinityGroup: String?
     @Flag(help: "Start the VM once it is created.") var start = false
 
     func run() async throws {
@@ -50,7 +54,8 @@ struct VMCommand: AsyncParsableCommand {
           disks: disks.isEmpty ? nil : disks.map { DiskRequest(size: $0) },
           nics: networks.isEmpty ? nil : networks.map { NICRequest(network: $0) },
           machine: try parse(machine, "machine"), firmware: try parse(firmware, "firmware"),
-          osType: try parse(osType, "os"), cmdline: cmdline, start: start)
+          osType: try parse(osType, "os"), cmdline: cmdline, affinityGroup: affinityGroup,
+          antiAffinityGroup: antiAffinityGroup, start: start)
         try request.validate()
         let client = try options.client()
         var view = try await client.createVM(request)
@@ -121,6 +126,8 @@ struct VMCommand: AsyncParsableCommand {
             if case .bridge(let bridge) = nic.kind { "bridge \(bridge)" } else { "user" }
           rows.append(("net\(index)", "\(network), \(nic.mac)"))
         }
+        if let group = vm.spec.affinityGroup { rows.append(("affinity group", group)) }
+        if let group = vm.spec.antiAffinityGroup { rows.append(("anti-affinity group", group)) }
         if let error = status.lastError { rows.append(("last error", error)) }
         let width = rows.map(\.0.count).max() ?? 0
         for (key, value) in rows {

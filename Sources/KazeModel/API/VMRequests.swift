@@ -14,19 +14,26 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
   public var cpuModel: String?
   /// Extra kernel command line for kernel images.
   public var cmdline: String?
+  /// Keep this VM on the same node as the other VMs of this group.
+  public var affinityGroup: String?
+  /// Keep this VM on a different node from the other VMs of this group.
+  public var antiAffinityGroup: String?
   public var start: Bool?
 
   enum CodingKeys: String, CodingKey, CaseIterable {
     case name, image, cpus, memoryMiB, disks, nics, machine, firmware, osType, cpuModel, cmdline,
-      start
+      affinityGroup, antiAffinityGroup, start
   }
 
   public init(
     name: String, image: String, cpus: Int? = nil, memoryMiB: Int? = nil,
     disks: [DiskRequest]? = nil, nics: [NICRequest]? = nil, machine: MachineType? = nil,
     firmware: Firmware? = nil, osType: OSType? = nil, cpuModel: String? = nil,
-    cmdline: String? = nil, start: Bool? = nil
+    cmdline: String? = nil, affinityGroup: String? = nil, antiAffinityGroup: String? = nil,
+    start: Bool? = nil
   ) {
+    self.affinityGroup = affinityGroup
+    self.antiAffinityGroup = antiAffinityGroup
     self.name = name
     self.image = image
     self.cpus = cpus
@@ -55,6 +62,8 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
     osType = try c.decodeEnumIfPresent(OSType.self, forKey: .osType)
     cpuModel = try c.decodeIfPresent(String.self, forKey: .cpuModel)
     cmdline = try c.decodeIfPresent(String.self, forKey: .cmdline)
+    affinityGroup = try c.decodeIfPresent(String.self, forKey: .affinityGroup)
+    antiAffinityGroup = try c.decodeIfPresent(String.self, forKey: .antiAffinityGroup)
     start = try c.decodeIfPresent(Bool.self, forKey: .start)
   }
 
@@ -72,6 +81,8 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
       throw KazeError.invalid("cpuModel", "'\(cpuModel)' is not a CPU model name")
     }
     if let cmdline { try Validators.kernelCommandLine(cmdline) }
+    if let affinityGroup { try Validators.name(affinityGroup, field: "affinityGroup") }
+    if let antiAffinityGroup { try Validators.name(antiAffinityGroup, field: "antiAffinityGroup") }
   }
 }
 

@@ -13,6 +13,10 @@ public struct VMSpec: Codable, Sendable, Equatable {
   public var boot: BootSource
   public var disks: [DiskSpec]
   public var nics: [NICSpec]
+  /// VMs of the same affinity group are kept on one node (chatty pairs).
+  public var affinityGroup: String?
+  /// VMs of the same anti-affinity group are kept on different nodes (replicas of a service).
+  public var antiAffinityGroup: String?
 
   public init(
     cpus: Int = 1, memoryMiB: Int = 256, machine: MachineType = .pc, firmware: Firmware = .bios,

@@ -9,6 +9,9 @@ public struct ClusterSnapshot: Sendable, Equatable {
     public var allocatedCPUs: Int
     public var allocatedMemoryMiB: Int
     public var vmCount: Int
+    /// VMs on this node by affinity group and by anti-affinity group.
+    public var affinityMembers: [String: [String]] = [:]
+    public var antiAffinityMembers: [String: [String]] = [:]
 
     public init(
       node: Node, online: Bool, allocatedCPUs: Int = 0, allocatedMemoryMiB: Int = 0,
@@ -20,6 +23,19 @@ public struct ClusterSnapshot: Sendable, Equatable {
       self.allocatedMemoryMiB = allocatedMemoryMiB
       self.vmCount = vmCount
     }
+
+    /// Counts a placed VM against this node.
+    public mutating func add(_ request: PlacementRequest) {
+      allocatedCPUs += request.cpus
+      allocatedMemoryMiB += request.memoryMiB
+      vmCount += 1
+      if let group = request.affinityGroup {
+        affinityMembers[group, default: []].append(request.vm)
+      }
+      if let group = request.antiAffinityGroup {
+        antiAffinityMembers[group, default: []].append(request.vm)
+      }
+    }
   }
 
   public var nodes: [NodeEntry]
@@ -30,20 +46,21 @@ public struct ClusterSnapshot: Sendable, Equatable {
 
   /// Builds the snapshot from nodes, which of them are alive, and every VM with its assignment.
   public init(nodes: [Node], alive: Set<String>, vms: [VM]) {
-    var byNode: [String: (cpus: Int, memory: Int, count: Int)] = [:]
+    var entries = nodes.map { NodeEntry(node: $0, online: alive.contains($0.name)) }
+    let index = Dictionary(
+      entries.enumerated().map { ($0.element.node.name, $0.offset) },
+      uniquingKeysWith: { a, _ in a })
     for vm in vms {
-      guard let node = vm.node else { continue }
-      var entry = byNode[node, default: (0, 0, 0)]
-      entry.cpus += vm.spec.cpus
-      entry.memory += vm.spec.memoryMiB
-      entry.count += 1
-      byNode[node] = entry
+      guard let node = vm.node, let position = index[node] else { continue }
+      entries[position].add(PlacementRequest(for: vm))
     }
-    self.nodes = nodes.map { node in
-      let used = byNode[node.name, default: (0, 0, 0)]
-      return NodeEntry(
-        node: node, online: alive.contains(node.name), allocatedCPUs: used.cpus,
-        allocatedMemoryMiB: used.memory, vmCount: used.count)
+    self.nodes = entries
+  }
+
+  /// Records a decision so the next placement in the same round sees it.
+  public mutating func place(_ request: PlacementRequest, on node: String) {
+    if let position = nodes.firstIndex(where: { $0.node.name == node }) {
+      nodes[position].add(request)
     }
   }
 }
@@ -59,6 +76,8 @@ public struct PlacementRequest: Sendable, Equatable {
   public var nodeSelector: [String: String]
   /// Nodes that must not be chosen (the source of a migration).
   public var excludedNodes: Set<String> = []
+  public var affinityGroup: String?
+  public var antiAffinityGroup: String?
 
   public init(
     vm: String, cpus: Int, memoryMiB: Int, pools: Set<String> = [],
@@ -76,6 +95,8 @@ public struct PlacementRequest: Sendable, Equatable {
     self.init(
       vm: vm.name, cpus: vm.spec.cpus, memoryMiB: vm.spec.memoryMiB,
       pools: Set(vm.spec.disks.map(\.pool)))
+    affinityGroup = vm.spec.affinityGroup
+    antiAffinityGroup = vm.spec.antiAffinityGroup
   }
 }
 

@@ -13,7 +13,19 @@ public enum Placement {
   ) throws -> Decision {
     var refusals: [String] = []
     var best: Decision?
+    // An affinity group that already has a member somewhere pins the VM to that node.
+    let home = request.affinityGroup.flatMap { group in
+      snapshot.nodes.first {
+        $0.affinityMembers[group]?.contains { $0 != request.vm } == true
+      }?.node.name
+    }
     for entry in snapshot.nodes {
+      if let home, entry.node.name != home {
+        refusals.append(
+          "\(entry.node.name) is not where affinity group \(request.affinityGroup ?? "") runs (\(home))"
+        )
+        continue
+      }
       if let reason = infeasibility(request, on: entry, policy: policy) {
         refusals.append("\(entry.node.name) \(reason)")
         continue
@@ -36,6 +48,25 @@ public enum Placement {
         + refusals.joined(separator: "; "))
   }
 
+  /// Places many VMs in order, each seeing the ones before it; a VM that fits nowhere gets its
+  /// refusal and takes nothing.
+  public static func placeAll(
+    _ requests: [PlacementRequest], in snapshot: inout ClusterSnapshot,
+    policy: PlacementPolicy = .init()
+  ) -> [Result<Decision, KazeError>] {
+    requests.map { request in
+      do {
+        let decision = try place(request, in: snapshot, policy: policy)
+        snapshot.place(request, on: decision.node)
+        return .success(decision)
+      } catch let error as KazeError {
+        return .failure(error)
+      } catch {
+        return .failure(KazeError(.internalError, "\(error)"))
+      }
+    }
+  }
+
   /// Why `entry` cannot take the request, or nil when it can.
   public static func infeasibility(
     _ request: PlacementRequest, on entry: ClusterSnapshot.NodeEntry, policy: PlacementPolicy
@@ -48,6 +79,11 @@ public enum Placement {
     for (key, value) in request.nodeSelector.sorted(by: { $0.key < $1.key })
     where entry.node.labels[key] != value {
       return "lacks label \(key)=\(value)"
+    }
+    if let group = request.antiAffinityGroup,
+      let members = entry.antiAffinityMembers[group]?.filter({ $0 != request.vm }), !members.isEmpty
+    {
+      return "already runs \(members.joined(separator: ", ")) of anti-affinity group \(group)"
     }
     if request.cpus > entry.node.cpus * Int(max(1, policy.cpuOvercommit)) {
       return "has only \(entry.node.cpus) CPUs"
