@@ -81,7 +81,7 @@ let package = Package(
     .executableTarget(
       name: "kaze-bench",
       dependencies: [
-        "KazeClient", "KazeModel",
+        "KazeClient", "KazeModel", "KazeTestSupport", "QMP", "Scheduler",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "KazeModelTests", dependencies: ["KazeModel"]),

@@ -1,6 +1,7 @@
 import Foundation
 import KazeClient
 import KazeModel
+import KazeTestSupport
 
 #if canImport(Glibc)
   import Glibc
@@ -10,27 +11,32 @@ import KazeModel
 final class BenchNode: @unchecked Sendable {
   let dataDir: String
   let client: KazeClient
-  let pid: pid_t
+  let name: String
+  private(set) var pid: pid_t
 
-  private init(dataDir: String, client: KazeClient, pid: pid_t) {
+  private init(dataDir: String, client: KazeClient, name: String, pid: pid_t) {
     self.dataDir = dataDir
     self.client = client
+    self.name = name
     self.pid = pid
   }
 
-  static func start(kazed: String) async throws -> BenchNode {
+  /// A kazed on `host` (a 127.0.0.N address); `extra` adds options such as the etcd store.
+  static func start(
+    kazed: String, name: String = "bench", host: String = "127.0.0.1", extra: [String] = []
+  ) async throws -> BenchNode {
     let dataDir = NSTemporaryDirectory() + "kaze-bench-\(UUID().uuidString.prefix(8).lowercased())"
     try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-    let port = 20_000 + Int(getpid() % 20_000)
+    let port = try FreePort.next(host: host)
     let pid = try ProcessRunner.spawn(
       kazed,
       [
-        "--data-dir", dataDir, "--listen", "127.0.0.1:\(port)", "--accel", "tcg", "--log-level",
-        "warning",
-      ],
+        "--data-dir", dataDir, "--listen", "\(host):\(port)", "--accel", "tcg", "--log-level",
+        "warning", "--node-name", name,
+      ] + extra,
       stdout: dataDir + "/kazed.out", stderr: dataDir + "/kazed.log")
     let node = BenchNode(
-      dataDir: dataDir, client: try KazeClient(server: "127.0.0.1:\(port)"), pid: pid)
+      dataDir: dataDir, client: try KazeClient(server: "\(host):\(port)"), name: name, pid: pid)
     try await node.until(timeout: .seconds(60)) {
       (try? await node.client.nodes().isEmpty) == false
     }
@@ -86,6 +92,14 @@ final class BenchNode: @unchecked Sendable {
     return kib / 1024
   }
 
+  /// `kill -9` of kazed alone (its VMs keep running).
+  func crash() {
+    guard pid > 0 else { return }
+    kill(pid, SIGKILL)
+    _ = ProcessRunner.waitBlocking(pid: pid)
+    pid = 0
+  }
+
   func stop() {
     let run = dataDir + "/run"
     for dir in (try? FileManager.default.contentsOfDirectory(atPath: run)) ?? [] {
@@ -97,10 +111,12 @@ final class BenchNode: @unchecked Sendable {
         kill(qemu, SIGKILL)
       }
     }
-    kill(pid, SIGTERM)
-    if ProcessRunner.wait(pid: pid, timeout: .seconds(10)) == nil {
-      kill(pid, SIGKILL)
-      _ = ProcessRunner.waitBlocking(pid: pid)
+    if pid > 0 {
+      kill(pid, SIGTERM)
+      if ProcessRunner.wait(pid: pid, timeout: .seconds(10)) == nil {
+        kill(pid, SIGKILL)
+        _ = ProcessRunner.waitBlocking(pid: pid)
+      }
     }
     try? FileManager.default.removeItem(atPath: dataDir)
   }

@@ -8,7 +8,9 @@ import KazeModel
 struct KazeBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kaze-bench", abstract: "Measure Kaze on this machine.",
-    subcommands: [CreateStart.self, Idle.self])
+    subcommands: [
+      CreateStart.self, Idle.self, MigrateBench.self, FailoverBench.self, SchedulerBench.self,
+    ])
 }
 
 struct BenchOptions: ParsableArguments {

@@ -74,6 +74,19 @@ struct MigrationTests {
     #expect(status.status.pid != view.status.pid)
     let task = try #require(try await cluster.client.tasks().first { $0.id == migration.id })
     #expect(task.kind == .migrate && task.state == .succeeded)
+
+    // And back again: the QEMU that arrived by migration can leave by migration too.
+    let midway = try #require(try await lastTick(cluster.client, "mover"))
+    let back = try await cluster.client.migrate("mover", MigrateRequest(to: source), wait: true)
+    #expect(back.state == .completed)
+    try await eventually("mover ticks on \(source) again", timeout: .seconds(60)) {
+      () async throws -> Bool? in
+      let view = try await cluster.client.vm("mover")
+      guard view.status.node == source, view.status.phase == .running else { return nil }
+      return (try await lastTick(cluster.client, "mover") ?? 0) > midway ? true : nil
+    }
+    let finalCounts = qemuCount(cluster, view)
+    #expect(finalCounts[source] == 1 && finalCounts.values.reduce(0, +) == 1, "\(finalCounts)")
   }
 
   @Test("the target dies mid-migration: the VM keeps running on the source and the migration fails")

@@ -117,7 +117,10 @@ extension NodeAgent {
     let clock = ContinuousClock()
     do {
       var stats = try await monitor.migrationStats()
-      if stats.status == "none" || stats.status == "cancelled" || stats.status == "failed" {
+      // `query-migrate` also reports how this QEMU itself arrived (a VM that was migrated in
+      // says "completed"), so only an outgoing migration already under way counts as started.
+      let sending = ["setup", "active", "pre-switchover", "device"].contains(stats.status)
+      if migration.state == .ready && !sending {
         guard let incoming = migration.incoming else {
           throw KazeError(.internalError, "the target gave no address")
         }
