@@ -105,15 +105,15 @@ struct FailoverBench: AsyncParsableCommand {
     defer { cluster.stop() }
     var times: [Double] = []
     for run in 1...runs {
-      let observer = cluster.nodes.last!.client
       var leader: String?
       try await cluster.nodes[0].until(timeout: .seconds(60)) {
-        leader = try? await observer.clusterStatus().leader
-        return leader != nil && leader != cluster.nodes.last!.name
+        leader = try? await cluster.nodes[0].client.clusterStatus().leader
+        return leader != nil
       }
       guard let old = leader, let index = cluster.nodes.firstIndex(where: { $0.name == old }) else {
         continue
       }
+      let observer = cluster.nodes[(index + 1) % cluster.nodes.count].client
       let clock = ContinuousClock()
       let start = clock.now
       cluster.nodes[index].crash()

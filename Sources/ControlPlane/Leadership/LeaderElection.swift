@@ -25,7 +25,8 @@ public struct LeaderElection: Sendable {
     while !Task.isCancelled {
       do {
         let lease = try await store.grantLease(ttl: ttl)
-        if try await campaign(lease: lease) {
+        let attempt = try await campaign(lease: lease)
+        if attempt.succeeded {
           logger.info("became the leader", metadata: ["node": "\(nodeName)"])
           try? await Repository(store: store).record(
             KazeEvent(
@@ -34,7 +35,7 @@ public struct LeaderElection: Sendable {
           logger.warning("lost leadership", metadata: ["node": "\(nodeName)"])
         } else {
           try? await store.revokeLease(lease)
-          try await Task.sleep(for: ttl / 4)
+          await waitForVacancy(after: attempt.revision)
         }
       } catch is CancellationError {
         return
@@ -45,11 +46,27 @@ public struct LeaderElection: Sendable {
     }
   }
 
-  private func campaign(lease: LeaseID) async throws -> Bool {
-    let result = try await store.txn(
+  private func campaign(lease: LeaseID) async throws -> TxnResult {
+    try await store.txn(
       if: [.createRevision(StoreKeys.leader, equals: 0)],
       then: [.put(StoreKeys.leader, Data(nodeName.utf8), lease: lease)])
-    return result.succeeded
+  }
+
+  /// Returns as soon as the leader key is deleted (its holder's lease expired or was revoked),
+  /// so a follower campaigns at once rather than on a timer; at the latest after one TTL.
+  private func waitForVacancy(after revision: Revision) async {
+    let watch = Task {
+      for try await batch in store.watch(prefix: StoreKeys.leader, fromRevision: revision + 1)
+      where batch.contains(where: { $0.kind == .delete && $0.key == StoreKeys.leader }) {
+        return
+      }
+    }
+    let timer = Task {
+      try? await Task.sleep(for: ttl)
+      watch.cancel()
+    }
+    _ = await watch.result
+    timer.cancel()
   }
 
   private func holdLeadership(
