@@ -17,6 +17,7 @@ public enum KazeAPI {
     ConsoleController(environment: environment).register(api)
     NodeController(environment: environment).register(api)
     MigrationController(environment: environment).register(api)
+    NodeMaintenanceController(environment: environment).register(api)
     api.get("openapi.yaml") { _, _ in
       Response(
         status: .ok, headers: [.contentType: "application/yaml"],

@@ -10,6 +10,7 @@ public struct ControlPlane: Sendable {
   public let repository: Repository
   public let election: LeaderElection
   public let placement: PlacementController
+  public let maintenance: MaintenanceController
   public let logger: Logger
 
   public init(
@@ -19,6 +20,7 @@ public struct ControlPlane: Sendable {
     self.repository = Repository(store: store)
     self.election = LeaderElection(store: store, nodeName: nodeName, ttl: leaseTTL, logger: logger)
     self.placement = PlacementController(repository: repository, policy: policy, logger: logger)
+    self.maintenance = MaintenanceController(repository: repository, policy: policy, logger: logger)
     self.logger = logger
   }
 
@@ -32,7 +34,10 @@ public struct ControlPlane: Sendable {
     let store = repository.store
     let changes = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     let watcher = Task {
-      for await _ in store.changeSignals([StoreKeys.vms, StoreKeys.nodeAlive, StoreKeys.nodes]) {
+      for await _ in store.changeSignals([
+        StoreKeys.vms, StoreKeys.nodeAlive, StoreKeys.nodes, StoreKeys.maintenance,
+        StoreKeys.migrations, StoreKeys.vmStatus,
+      ]) {
         changes.continuation.yield()
       }
     }
@@ -54,6 +59,11 @@ public struct ControlPlane: Sendable {
         try await placement.reconcile(guard: leader)
       } catch {
         logger.warning("placement: \(error)")
+      }
+      do {
+        try await maintenance.reconcile(guard: leader)
+      } catch {
+        logger.warning("maintenance: \(error)")
       }
     }
   }

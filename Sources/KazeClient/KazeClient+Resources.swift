@@ -122,6 +122,20 @@ extension KazeClient {
     try await call("GET", "/nodes/\(Self.escape(name))")
   }
 
+  public func enterMaintenance(_ node: String) async throws -> Maintenance {
+    try await call("POST", "/nodes/\(Self.escape(node))/maintenance/enter")
+  }
+
+  public func exitMaintenance(_ node: String, moveBack: Bool = false) async throws -> Maintenance {
+    try await call(
+      "POST", "/nodes/\(Self.escape(node))/maintenance/exit",
+      body: ExitMaintenanceRequest(moveBack: moveBack))
+  }
+
+  public func maintenance(_ node: String) async throws -> Maintenance {
+    try await call("GET", "/nodes/\(Self.escape(node))/maintenance")
+  }
+
   public func clusterStatus() async throws -> ClusterStatus { try await call("GET", "/cluster") }
 
   public func tasks(limit: Int = 100) async throws -> [KazeTask] {

@@ -26,6 +26,7 @@ struct VMService: Sendable {
     fit.affinityGroup = request.affinityGroup
     fit.antiAffinityGroup = request.antiAffinityGroup
     try await checkFits(fit)
+    if let node = request.node { try await checkFits(fit, on: node) }
     let id = UUID()
     var spec = VMSpec(
       cpus: cpus, memoryMiB: memory, machine: request.machine ?? .pc,
@@ -72,7 +73,7 @@ struct VMService: Sendable {
     }
     let vm = VM(
       id: id, name: request.name, image: image.name, spec: spec,
-      desired: request.start == true ? .running : .stopped)
+      desired: request.start == true ? .running : .stopped, node: request.node)
     try await repository.createVM(vm)
     try await repository.record(
       KazeEvent(kind: "vm.created", vm: vm.name, message: "created from \(image.name)"))
@@ -103,6 +104,23 @@ struct VMService: Sendable {
     let snapshot = ClusterSnapshot(
       nodes: nodes, alive: try await repository.aliveNodes(), vms: vms)
     _ = try Placement.place(request, in: snapshot, policy: environment.policy)
+  }
+
+  /// Refuses a node the VM was asked to be created on when it could not run it.
+  func checkFits(_ request: PlacementRequest, on node: String) async throws {
+    let snapshot = ClusterSnapshot(
+      nodes: try await repository.nodes(), alive: try await repository.aliveNodes(),
+      vms: try await repository.vms())
+    guard let entry = snapshot.nodes.first(where: { $0.node.name == node }) else {
+      throw KazeError.invalid(
+        "node",
+        "no node named '\(node)'; nodes: \(snapshot.nodes.map(\.node.name).joined(separator: ", "))"
+      )
+    }
+    if let reason = Placement.infeasibility(request, on: entry, policy: environment.policy) {
+      throw KazeError(
+        .insufficientResources, "\(request.vm) cannot run on \(node): \(node) \(reason)")
+    }
   }
 
   func view(_ name: String) async throws -> VMView {

@@ -136,6 +136,31 @@ public struct Repository: Sendable {
     try await update(StoreKeys.migration(vm), kind: "migration", name: vm, change)
   }
 
+  // MARK: Maintenance
+
+  public func maintenance(_ node: String) async throws -> Maintenance? {
+    try await store.getJSON(StoreKeys.maintenance(node), as: Maintenance.self)
+  }
+
+  public func maintenances() async throws -> [Maintenance] {
+    try await store.listJSON(prefix: StoreKeys.maintenance, as: Maintenance.self).items
+  }
+
+  @discardableResult
+  public func updateMaintenance(
+    _ node: String, _ change: (inout Maintenance) throws -> Void
+  )
+    async throws -> Maintenance
+  {
+    try await update(StoreKeys.maintenance(node), kind: "maintenance of node", name: node, change)
+  }
+
+  @discardableResult
+  public func updateNode(_ name: String, _ change: (inout Node) throws -> Void) async throws -> Node
+  {
+    try await update(StoreKeys.node(name), kind: "node", name: name, change)
+  }
+
   // MARK: Tasks and events
 
   public func task(_ id: String) async throws -> KazeTask? {

@@ -11,6 +11,7 @@ public enum StoreKeys {
   public static let tasks = "/kaze/tasks/"
   public static let events = "/kaze/events/"
   public static let migrations = "/kaze/migrations/"
+  public static let maintenance = "/kaze/maintenance/"
   public static let leader = "/kaze/leader"
 
   public static func vm(_ name: String) -> String { vms + name }
@@ -21,6 +22,7 @@ public enum StoreKeys {
   public static func snapshots(of vm: String) -> String { snapshots + vm + "/" }
   public static func snapshot(_ vm: String, _ name: String) -> String { snapshots(of: vm) + name }
   public static func task(_ id: String) -> String { tasks + id }
+  public static func maintenance(_ node: String) -> String { maintenance + node }
   /// The VM's current (or last) migration; one at a time per VM.
   public static func migration(_ vm: String) -> String { migrations + vm }
   public static func event(_ id: String) -> String { events + id }

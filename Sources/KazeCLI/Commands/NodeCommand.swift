@@ -5,7 +5,8 @@ import KazeModel
 
 struct NodeCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "node", abstract: "The nodes VMs run on.", subcommands: [List.self, Show.self])
+    commandName: "node", abstract: "The nodes VMs run on.",
+    subcommands: [List.self, Show.self, MaintenanceCommand.self])
 
   struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List nodes.")

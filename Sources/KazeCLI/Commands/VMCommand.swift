@@ -32,6 +32,7 @@ struct VMCommand: AsyncParsableCommand {
       String?
     @Option(help: "Keep it on a different node from the other VMs of this group.")
     var antiAffinityGroup: String?
+    @Option(help: "Create it on this node (default: the scheduler chooses).") var node: String?
     @Flag(help: "Start the VM once it is created.") var start = false
 
     func run() async throws {
@@ -55,7 +56,7 @@ struct VMCommand: AsyncParsableCommand {
           nics: networks.isEmpty ? nil : networks.map { NICRequest(network: $0) },
           machine: try parse(machine, "machine"), firmware: try parse(firmware, "firmware"),
           osType: try parse(osType, "os"), cmdline: cmdline, affinityGroup: affinityGroup,
-          antiAffinityGroup: antiAffinityGroup, start: start)
+          antiAffinityGroup: antiAffinityGroup, node: node, start: start)
         try request.validate()
         let client = try options.client()
         var view = try await client.createVM(request)

@@ -18,11 +18,13 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
   public var affinityGroup: String?
   /// Keep this VM on a different node from the other VMs of this group.
   public var antiAffinityGroup: String?
+  /// Create the VM on this node rather than where the scheduler would put it.
+  public var node: String?
   public var start: Bool?
 
   enum CodingKeys: String, CodingKey, CaseIterable {
     case name, image, cpus, memoryMiB, disks, nics, machine, firmware, osType, cpuModel, cmdline,
-      affinityGroup, antiAffinityGroup, start
+      affinityGroup, antiAffinityGroup, node, start
   }
 
   public init(
@@ -30,8 +32,9 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
     disks: [DiskRequest]? = nil, nics: [NICRequest]? = nil, machine: MachineType? = nil,
     firmware: Firmware? = nil, osType: OSType? = nil, cpuModel: String? = nil,
     cmdline: String? = nil, affinityGroup: String? = nil, antiAffinityGroup: String? = nil,
-    start: Bool? = nil
+    node: String? = nil, start: Bool? = nil
   ) {
+    self.node = node
     self.affinityGroup = affinityGroup
     self.antiAffinityGroup = antiAffinityGroup
     self.name = name
@@ -64,6 +67,7 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
     cmdline = try c.decodeIfPresent(String.self, forKey: .cmdline)
     affinityGroup = try c.decodeIfPresent(String.self, forKey: .affinityGroup)
     antiAffinityGroup = try c.decodeIfPresent(String.self, forKey: .antiAffinityGroup)
+    node = try c.decodeIfPresent(String.self, forKey: .node)
     start = try c.decodeIfPresent(Bool.self, forKey: .start)
   }
 
@@ -83,6 +87,7 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
     if let cmdline { try Validators.kernelCommandLine(cmdline) }
     if let affinityGroup { try Validators.name(affinityGroup, field: "affinityGroup") }
     if let antiAffinityGroup { try Validators.name(antiAffinityGroup, field: "antiAffinityGroup") }
+    if let node { try Validators.name(node, field: "node") }
   }
 }
 
