@@ -136,6 +136,10 @@ extension KazeClient {
     try await call("GET", "/nodes/\(Self.escape(node))/maintenance")
   }
 
+  public func setClusterConfig(_ config: ClusterConfig) async throws -> ClusterConfig {
+    try await call("PUT", "/cluster/config", body: config)
+  }
+
   public func clusterStatus() async throws -> ClusterStatus { try await call("GET", "/cluster") }
 
   public func tasks(limit: Int = 100) async throws -> [KazeTask] {

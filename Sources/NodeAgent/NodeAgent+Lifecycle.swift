@@ -163,15 +163,20 @@ extension NodeAgent {
     await writeStatus(vm)
     let wasCrashed = runtime.crashRestarts > 0 && runtime.backoff != nil
     do {
-      let context = try await prepare(vm)
+      var context = try await prepare(vm)
+      let baseline = try? await repository.clusterConfig().cpuBaseline
+      context.cpuModel = baseline
       let arguments = try QEMUCommandLine.arguments(for: vm, context: context)
+      runtime.cpuModel =
+        vm.spec.cpuModel ?? baseline ?? QEMUCommandLine.defaultCPUModel(for: context.accelerator)
+      let launchContext = context
       let process = try await runBlocking {
-        try QEMUProcess.launch(vm: vm, arguments: arguments, context: context)
+        try QEMUProcess.launch(vm: vm, arguments: arguments, context: launchContext)
       }
       let monitor: VMMonitor
       do {
         monitor = try await VMMonitor.connect(
-          socketPath: context.qmpSocketPath, timeout: .seconds(10), logger: logger)
+          socketPath: launchContext.qmpSocketPath, timeout: .seconds(10), logger: logger)
       } catch {
         await process.kill()
         throw error

@@ -66,6 +66,7 @@ public actor NodeAgent {
       runtime.crashRestarts = previous?.crashRestarts ?? 0
       runtime.rebootsDone = max(previous?.rebootsDone ?? 0, vm.rebootRequests)
       runtime.lastWritten = previous
+      runtime.cpuModel = previous?.cpuModel
       let context = launchContext(for: vm, diskPaths: [], tapNames: [])
       if let process = QEMUProcess.find(vmID: vm.id, context: context) {
         do {

@@ -60,12 +60,14 @@ struct NodeBootstrap {
       name: name, address: advertise, dataDirectory: dataDir, accelerator: accelerator,
       pools: storagePools, leaseTTL: .seconds(settings.leaseTtl),
       shutdownTimeout: .seconds(settings.shutdownTimeout))
-    let node = Node(
+    var node = Node(
       name: name, address: advertise, cpus: ProcessInfo.processInfo.activeProcessorCount,
       memoryMiB: Int(ProcessInfo.processInfo.physicalMemory / 1_048_576),
       accelerator: accelerator.accelerator, acceleratorReason: accelerator.reason,
       qemuVersion: Self.qemuVersion(), hostCPU: Self.hostCPU(), pools: storagePools.infos,
       labels: settings.labels)
+    node.cpuModels = CPUModels.available()
+    let registered = node
 
     let agent = NodeAgent(config: config, store: store, logger: logger)
     let controlPlane = ControlPlane(
@@ -86,7 +88,7 @@ struct NodeBootstrap {
     return RunningNode(
       services: [
         StoreService(store: store),
-        BackgroundService { try await agent.run(node: node) },
+        BackgroundService { try await agent.run(node: registered) },
         BackgroundService { await controlPlane.run() },
         app,
       ], logger: logger)

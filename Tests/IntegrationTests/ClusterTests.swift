@@ -114,4 +114,47 @@ struct ClusterTests {
       }
     }
   }
+
+  @Test("a cluster CPU baseline is what VMs start with and keep across a migration")
+  func cpuBaseline() async throws {
+    let cluster = try ClusterHarness()
+    defer { cluster.cleanUp() }
+    try await cluster.start()
+    try await cluster.importTestImage()
+    let client = cluster.client
+    for bad in ["host", "Pentium9000"] {
+      do {
+        _ = try await client.setClusterConfig(ClusterConfig(cpuBaseline: bad))
+        Issue.record("accepted CPU baseline \(bad)")
+      } catch let error as KazeError {
+        #expect(error.field == "cpuBaseline")
+      }
+    }
+    let out = try cluster.nodes[1].kaze("cluster", "set", "--cpu-baseline", "core2duo")
+    #expect(out.status == 0, "\(out.stderr)")
+    #expect(try await client.clusterStatus().config.cpuBaseline == "core2duo")
+    _ = try await client.createVM(
+      CreateVMRequest(
+        name: "based", image: "tiny", memoryMiB: 160, disks: [DiskRequest(size: "8M")], start: true)
+    )
+    let view = try await eventually("based running", timeout: .seconds(120)) {
+      let view = try await client.vm("based")
+      return view.status.phase == .running ? view : nil
+    }
+    #expect(view.status.cpuModel == "core2duo")
+    let migration = try await client.migrate("based", MigrateRequest(), wait: true)
+    #expect(migration.state == .completed)
+    let moved = try await eventually("status on \(migration.target)", timeout: .seconds(60)) {
+      let view = try await client.vm("based")
+      return view.status.node == migration.target && view.status.pid != nil ? view : nil
+    }
+    #expect(moved.status.cpuModel == "core2duo")
+    let pid = try #require(moved.status.pid)
+    let arguments = String(
+      decoding: FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data(),
+      as: UTF8.self
+    )
+    .split(separator: "\0")
+    #expect(arguments.contains("core2duo"), "the target runs the same CPU model")
+  }
 }

@@ -154,3 +154,56 @@ struct PlacementScaleTests {
     }
   }
 }
+
+@Suite("Migration compatibility")
+struct MigrationCheckTests {
+  func node(_ name: String, accelerator: Accelerator = .kvm, cpu: String = "Xeon E5") -> Node {
+    Node(
+      name: name, address: "10.0.0.1:7070", cpus: 8, memoryMiB: 16_384, accelerator: accelerator,
+      acceleratorReason: "test", qemuVersion: "7.2", hostCPU: cpu,
+      pools: [
+        PoolInfo(name: "local", kind: "dir", path: "/l", capacityBytes: 1, freeBytes: 1),
+        PoolInfo(name: "shared", kind: "shared", path: "/s", capacityBytes: 1, freeBytes: 1),
+      ])
+  }
+
+  func vm(model: String? = nil, pool: String = "shared") -> VM {
+    VM(
+      name: "web", image: nil,
+      spec: VMSpec(
+        cpuModel: model, disks: [DiskSpec(name: "disk0", pool: pool, sizeBytes: 1 << 30)]),
+      node: "a")
+  }
+
+  @Test("the host CPU model only moves between identical host CPUs")
+  func hostModel() {
+    let reason = MigrationCheck.incompatibility(
+      of: vm(), from: node("a", cpu: "Xeon E5"), to: node("b", cpu: "EPYC 7302"))
+    #expect(reason?.contains("host CPU") == true)
+    #expect(MigrationCheck.incompatibility(of: vm(), from: node("a"), to: node("b")) == nil)
+  }
+
+  @Test("a named model (a baseline) moves between different host CPUs")
+  func namedModel() {
+    #expect(
+      MigrationCheck.incompatibility(
+        of: vm(), from: node("a", cpu: "Xeon E5"), to: node("b", cpu: "EPYC 7302"),
+        runningModel: "Nehalem") == nil)
+    #expect(
+      MigrationCheck.incompatibility(
+        of: vm(model: "Nehalem"), from: node("a", cpu: "Xeon E5"), to: node("b", cpu: "EPYC"))
+        == nil)
+  }
+
+  @Test("KVM and TCG nodes do not exchange VMs, nor do local disks move")
+  func acceleratorsAndDisks() {
+    #expect(
+      MigrationCheck.incompatibility(
+        of: vm(model: "qemu64"), from: node("a"), to: node("b", accelerator: .tcg))?.contains("tcg")
+        == true)
+    #expect(
+      MigrationCheck.incompatibility(
+        of: vm(model: "qemu64", pool: "local"), from: node("a"), to: node("b"))?
+        .contains("local pool") == true)
+  }
+}

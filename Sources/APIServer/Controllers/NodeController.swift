@@ -16,6 +16,7 @@ struct NodeController<Context: RequestContext>: Sendable {
     group.get("events", use: listEvents)
     group.get("health", use: health)
     group.get("cluster", use: cluster)
+    group.put("cluster/config", use: setConfig)
   }
 
   func nodeViews() async throws -> [NodeView] {
@@ -70,7 +71,36 @@ struct NodeController<Context: RequestContext>: Sendable {
       NodeSummary(name: $0.node.name, state: $0.state, address: $0.node.address)
     }
     let store = await repository.store.storeStatus()
-    return try APIJSON.response(ClusterStatus(leader: leader, nodes: nodes, store: store))
+    let config = try await repository.clusterConfig()
+    return try APIJSON.response(
+      ClusterStatus(leader: leader, nodes: nodes, store: store, config: config))
+  }
+
+  /// Sets the cluster's CPU baseline: a model every node's QEMU offers. Running VMs keep the
+  /// model they started with until their next start.
+  func setConfig(_ request: Request, context: Context) async throws -> Response {
+    let config = try await APIJSON.decode(ClusterConfig.self, from: request)
+    if let model = config.cpuBaseline {
+      if model == "host" {
+        throw KazeError.invalid(
+          "cpuBaseline",
+          "'host' is each node's own CPU, not a baseline; name a model such as Nehalem")
+      }
+      for node in try await repository.nodes() {
+        guard let models = node.cpuModels, !models.isEmpty else { continue }
+        if !models.contains(model) {
+          throw KazeError.invalid(
+            "cpuBaseline",
+            "\(node.name)'s QEMU has no CPU model '\(model)' (see qemu-system-x86_64 -cpu help)")
+        }
+      }
+    }
+    try await repository.store.putJSON(StoreKeys.clusterConfig, config)
+    try await repository.record(
+      KazeEvent(
+        kind: "cluster.config",
+        message: "CPU baseline set to \(config.cpuBaseline ?? "each node's default")"))
+    return try APIJSON.response(config)
   }
 
   struct Health: Codable {

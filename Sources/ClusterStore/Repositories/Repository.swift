@@ -136,6 +136,12 @@ public struct Repository: Sendable {
     try await update(StoreKeys.migration(vm), kind: "migration", name: vm, change)
   }
 
+  // MARK: Cluster settings
+
+  public func clusterConfig() async throws -> ClusterConfig {
+    try await store.getJSON(StoreKeys.clusterConfig, as: ClusterConfig.self) ?? ClusterConfig()
+  }
+
   // MARK: Maintenance
 
   public func maintenance(_ node: String) async throws -> Maintenance? {

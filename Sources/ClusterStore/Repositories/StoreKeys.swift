@@ -13,6 +13,7 @@ public enum StoreKeys {
   public static let migrations = "/kaze/migrations/"
   public static let maintenance = "/kaze/maintenance/"
   public static let leader = "/kaze/leader"
+  public static let clusterConfig = "/kaze/config/cluster"
 
   public static func vm(_ name: String) -> String { vms + name }
   public static func status(_ vm: String) -> String { vmStatus + vm }

@@ -38,7 +38,9 @@ public struct MigrationPlanner: Sendable {
       throw KazeError(.internalError, "\(name)'s node \(sourceName) is not registered")
     }
     let targetNode = try await chooseTarget(vm, to: target, source: source, nodes: nodes)
-    if let incompatibility = MigrationCheck.incompatibility(of: vm, from: source, to: targetNode) {
+    if let incompatibility = MigrationCheck.incompatibility(
+      of: vm, from: source, to: targetNode, runningModel: status.cpuModel)
+    {
       throw KazeError(.invalidState, "cannot move \(name): \(incompatibility)")
     }
     let migration = Migration(

@@ -62,3 +62,16 @@ public enum AcceleratorProbe {
     return Result(accelerator: .tcg, reason: "KVM probe failed (\(last)); using TCG")
   }
 }
+
+/// The CPU models the installed QEMU can emulate (`-cpu help`).
+public enum CPUModels {
+  public static func available() -> [String] {
+    guard let output = try? ProcessRunner.run(QEMUCommandLine.binary, ["-cpu", "help"]) else {
+      return []
+    }
+    return output.stdout.split(separator: "\n").compactMap { line in
+      let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+      return fields.count >= 2 && fields[0] == "x86" ? String(fields[1]) : nil
+    }
+  }
+}

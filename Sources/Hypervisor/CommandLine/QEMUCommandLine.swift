@@ -15,6 +15,9 @@ public struct QEMULaunchContext: Sendable, Equatable {
   public var ovmfCodePath: String
   /// For the target of a live migration: where QEMU waits for the stream (`tcp:HOST:PORT`).
   public var incoming: String?
+  /// The CPU model for a VM that names none: the cluster's baseline, or on a migration target
+  /// the model the VM runs with on its source. Nil: the accelerator's default.
+  public var cpuModel: String?
 
   public init(
     accelerator: Accelerator, runDirectory: String, diskPaths: [String], tapNames: [String?],
@@ -54,7 +57,7 @@ public enum QEMUCommandLine {
       "-uuid", vm.id.uuidString.lowercased(),
       "-machine", machine(spec),
       "-accel", context.accelerator == .kvm ? "kvm" : "tcg,thread=multi",
-      "-cpu", cpu(spec, accelerator: context.accelerator),
+      "-cpu", cpu(spec, model: context.cpuModel ?? defaultCPUModel(for: context.accelerator)),
       "-smp", "\(spec.cpus)",
       "-m", "\(spec.memoryMiB)",
       "-nodefaults", "-no-user-config",
@@ -97,8 +100,13 @@ public enum QEMUCommandLine {
     spec.machine == .q35 ? "q35" : "pc"
   }
 
-  static func cpu(_ spec: VMSpec, accelerator: Accelerator) -> String {
-    var model = spec.cpuModel ?? (accelerator == .kvm ? "host" : "qemu64")
+  /// The model a VM gets when neither it nor the cluster names one.
+  public static func defaultCPUModel(for accelerator: Accelerator) -> String {
+    accelerator == .kvm ? "host" : "qemu64"
+  }
+
+  static func cpu(_ spec: VMSpec, model fallback: String) -> String {
+    var model = spec.cpuModel ?? fallback
     if spec.osType == .windows {
       model += ",hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-time"
     }

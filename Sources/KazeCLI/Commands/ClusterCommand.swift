@@ -5,7 +5,24 @@ import KazeModel
 
 struct ClusterCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "cluster", abstract: "The cluster as a whole.", subcommands: [Status.self])
+    commandName: "cluster", abstract: "The cluster as a whole.",
+    subcommands: [Status.self, Set.self])
+
+  struct Set: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Change cluster-wide settings.")
+    @OptionGroup var options: ClientOptions
+    @Option(help: "CPU model for VMs that name none (e.g. Nehalem); 'default' clears it.")
+    var cpuBaseline: String
+
+    func run() async throws {
+      try await KazeCLI.run {
+        let config = try await options.client().setClusterConfig(
+          ClusterConfig(cpuBaseline: cpuBaseline == "default" ? nil : cpuBaseline))
+        if options.json { return try Output.json(config) }
+        print("CPU baseline: \(config.cpuBaseline ?? "each node's default")")
+      }
+    }
+  }
 
   struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,6 +39,9 @@ struct ClusterCommand: AsyncParsableCommand {
             + "(\(status.store.members.filter(\.healthy).count) of \(status.store.members.count) members healthy)"
         )
         print("leader  \(status.leader ?? "none")")
+        print(
+          "cpu     \(status.config.cpuBaseline ?? "each node's default") (baseline for VMs that name no model)"
+        )
         print("nodes   \(online) of \(status.nodes.count) online")
         print("")
         Output.table(

@@ -5,11 +5,33 @@ public struct ClusterStatus: Codable, Sendable, Equatable {
   public var leader: String?
   public var nodes: [NodeSummary]
   public var store: StoreStatus
+  public var config: ClusterConfig
 
-  public init(leader: String?, nodes: [NodeSummary], store: StoreStatus) {
+  public init(leader: String?, nodes: [NodeSummary], store: StoreStatus, config: ClusterConfig) {
     self.leader = leader
     self.nodes = nodes
     self.store = store
+    self.config = config
+  }
+}
+
+/// Settings that hold for the whole cluster.
+public struct ClusterConfig: Codable, Sendable, Equatable {
+  /// The CPU model every VM that names none runs with (e.g. `Nehalem`, `qemu64`), so VMs can
+  /// live-migrate between nodes with different host CPUs. Nil: each node's default (`host` on
+  /// KVM, `qemu64` on TCG).
+  public var cpuBaseline: String?
+
+  enum CodingKeys: String, CodingKey, CaseIterable { case cpuBaseline }
+
+  public init(cpuBaseline: String? = nil) {
+    self.cpuBaseline = cpuBaseline
+  }
+
+  public init(from decoder: any Decoder) throws {
+    try decoder.rejectUnknownKeys(CodingKeys.self)
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    cpuBaseline = try c.decodeIfPresent(String.self, forKey: .cpuBaseline)
   }
 }
 

@@ -14,6 +14,8 @@ public struct Node: Codable, Sendable, Equatable {
   /// The host CPU's model name (from /proc/cpuinfo): VMs with the `host` CPU model only
   /// live-migrate between nodes that share it.
   public var hostCPU: String?
+  /// CPU models this node's QEMU offers (for checking a cluster CPU baseline).
+  public var cpuModels: [String]?
   public var pools: [PoolInfo]
   public var labels: [String: String]
   public var maintenance: Bool

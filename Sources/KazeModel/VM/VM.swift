@@ -50,6 +50,8 @@ public struct VMStatus: Codable, Sendable, Equatable {
   public var node: String?
   public var pid: Int32?
   public var accelerator: String?
+  /// The CPU model QEMU runs this VM with (what a migration target must use too).
+  public var cpuModel: String?
   public var startedAt: Date?
   public var lastError: String?
   /// Restarts after QEMU died while the VM should have been running.
@@ -59,13 +61,15 @@ public struct VMStatus: Codable, Sendable, Equatable {
 
   public init(
     phase: VMPhase, node: String? = nil, pid: Int32? = nil, accelerator: String? = nil,
-    startedAt: Date? = nil, lastError: String? = nil, crashRestarts: Int = 0, rebootsDone: Int = 0,
+    cpuModel: String? = nil, startedAt: Date? = nil, lastError: String? = nil,
+    crashRestarts: Int = 0, rebootsDone: Int = 0,
     updatedAt: Date = Date()
   ) {
     self.phase = phase
     self.node = node
     self.pid = pid
     self.accelerator = accelerator
+    self.cpuModel = cpuModel
     self.startedAt = startedAt
     self.lastError = lastError
     self.crashRestarts = crashRestarts

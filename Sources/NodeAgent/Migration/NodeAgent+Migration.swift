@@ -55,6 +55,10 @@ extension NodeAgent {
     runtimes[vm.name] = runtime
     do {
       var context = try await prepare(vm)
+      // The guest must find the very same CPU it runs on at the source.
+      let sourceModel = try await repository.status(vm.name).cpuModel
+      context.cpuModel = sourceModel
+      runtime.cpuModel = vm.spec.cpuModel ?? sourceModel
       let advertised = config.address.split(separator: ":").dropLast().joined(separator: ":")
       let host = advertised.isEmpty ? "127.0.0.1" : advertised
       let port = try IncomingPort.free(on: host)

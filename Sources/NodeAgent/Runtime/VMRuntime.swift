@@ -23,6 +23,8 @@ struct VMRuntime {
   /// A start, stop or task is in progress; reconcile rounds leave the VM alone meanwhile.
   var busy = false
   var lastWritten: VMStatus?
+  /// The CPU model this QEMU runs the guest with.
+  var cpuModel: String?
   /// On the target of a live migration: the migration this QEMU is waiting for (`-incoming`).
   var incomingMigration: String?
   /// On the source: the migration the agent is driving; the reconcile loop leaves the VM alone.
@@ -31,7 +33,8 @@ struct VMRuntime {
   func status(node: String, accelerator: Accelerator) -> VMStatus {
     VMStatus(
       phase: phase, node: node, pid: process?.pid,
-      accelerator: process == nil ? nil : accelerator.rawValue, startedAt: startedAt,
+      accelerator: process == nil ? nil : accelerator.rawValue,
+      cpuModel: process == nil ? nil : cpuModel, startedAt: startedAt,
       lastError: lastError, crashRestarts: crashRestarts, rebootsDone: rebootsDone)
   }
 }

@@ -3,12 +3,15 @@ import KazeModel
 /// Whether a running VM can move between two nodes without its guest noticing. Pure.
 public enum MigrationCheck {
   /// The reason the move would break the VM, or nil when it is safe.
-  public static func incompatibility(of vm: VM, from source: Node, to target: Node) -> String? {
+  /// `runningModel` is the CPU model the VM runs with now (from its status), when known.
+  public static func incompatibility(
+    of vm: VM, from source: Node, to target: Node, runningModel: String? = nil
+  ) -> String? {
     if source.accelerator != target.accelerator {
       return "\(source.name) runs VMs with \(source.accelerator.rawValue) and \(target.name) with "
         + "\(target.accelerator.rawValue); a VM cannot move between them"
     }
-    let model = cpuModel(of: vm, on: source)
+    let model = runningModel ?? cpuModel(of: vm, on: source)
     if model == "host" && source.hostCPU != target.hostCPU {
       return "\(vm.name) uses the host CPU of \(source.name) (\(source.hostCPU ?? "unknown")) and "
         + "\(target.name) has \(target.hostCPU ?? "an unknown CPU"); give the VM a named CPU model "
