@@ -4,157 +4,160 @@ import KazeModel
 import KazeTestSupport
 import Testing
 
-/// Three kazed nodes on 127.0.0.2-4 sharing a 3-member etcd.
-@Suite("A three-node cluster on etcd", .serialized)
-struct ClusterTests {
-  @Test("nodes join; node list and cluster status show them, the leader and quorum")
-  func join() async throws {
-    let cluster = try ClusterHarness()
-    defer { cluster.cleanUp() }
-    try await cluster.start()
-    let nodes = try await cluster.client.nodes()
-    #expect(Set(nodes.map(\.node.name)) == ["node-1", "node-2", "node-3"])
-    #expect(
-      nodes.allSatisfy { $0.state == .online && $0.node.pools.map(\.name).contains("shared") })
-    let status = try await eventually("a leader", timeout: .seconds(30)) {
-      let status = try await cluster.client.clusterStatus()
-      return status.leader != nil ? status : nil
-    }
-    #expect(status.store.kind == "etcd")
-    #expect(status.store.quorum)
-    #expect(status.store.members.filter(\.healthy).count == 3)
-    let out = try cluster.nodes[1].kaze("cluster", "status")
-    #expect(
-      out.stdout.contains("quorum") && out.stdout.contains("3 of 3 online"),
-      "\(out.stdout)\(out.stderr)")
-    let list = try cluster.nodes[2].kaze("node", "list")
-    #expect(list.stdout.components(separatedBy: "online").count - 1 == 3, "\(list.stdout)")
-  }
-
-  @Test("the leader's kazed dies: another node leads, the dead node goes offline, then rejoins")
-  func leaderFailover() async throws {
-    let cluster = try ClusterHarness()
-    defer { cluster.cleanUp() }
-    try await cluster.start()
-    let first = try await eventually("a leader", timeout: .seconds(30)) {
-      try await cluster.client.clusterStatus().leader
-    }
-    let leader = try #require(cluster.node(first))
-    leader.crash()
-    let other = cluster.liveClient(excluding: first)
-    let second = try await eventually("a new leader", timeout: .seconds(30)) {
-      let status = try? await other.clusterStatus()
-      return status?.leader.flatMap { $0 != first ? $0 : nil }
-    }
-    #expect(second != first)
-    try await eventually("\(first) offline", timeout: .seconds(30)) {
-      try await other.node(first).state == .offline ? true : nil
-    }
-    try await leader.start()
-    try await eventually("\(first) back online", timeout: .seconds(30)) {
-      try await other.node(first).state == .online ? true : nil
-    }
-    let leaders = try await other.events(limit: 500).filter { $0.kind == "leader.elected" }
-    #expect(leaders.count >= 2)
-  }
-
-  @Test("VMs spread over the nodes; a VM that fits nowhere is refused with every node's reason")
-  func placement() async throws {
-    let cluster = try ClusterHarness()
-    defer { cluster.cleanUp() }
-    try await cluster.start()
-    try await cluster.importTestImage()
-    let usable = try #require(try await cluster.client.nodes().map(\.node.memoryMiB).min()) - 512
-    let big = usable * 3 / 4
-    for index in 1...3 {
-      _ = try await cluster.client.createVM(
-        CreateVMRequest(name: "big-\(index)", image: "tiny", memoryMiB: big))
-    }
-    let placed = try await eventually("three placements", timeout: .seconds(30)) {
-      let vms = try await cluster.client.vms()
-      let nodes = vms.compactMap(\.vm.node)
-      return nodes.count == 3 ? nodes : nil
-    }
-    #expect(Set(placed).count == 3, "one big VM per node: \(placed)")
-    do {
-      _ = try await cluster.client.createVM(
-        CreateVMRequest(name: "big-4", image: "tiny", memoryMiB: big))
-      Issue.record("placed a VM that fits on no node")
-    } catch let error as KazeError {
-      #expect(error.code == .insufficientResources)
-      for node in ["node-1", "node-2", "node-3"] {
-        #expect(error.message.contains("\(node) has"), "\(error.message)")
+extension RealGuests {
+  /// Three kazed nodes on 127.0.0.2-4 sharing a 3-member etcd.
+  @Suite("A three-node cluster on etcd")
+  struct ClusterTests {
+    @Test("nodes join; node list and cluster status show them, the leader and quorum")
+    func join() async throws {
+      let cluster = try ClusterHarness()
+      defer { cluster.cleanUp() }
+      try await cluster.start()
+      let nodes = try await cluster.client.nodes()
+      #expect(Set(nodes.map(\.node.name)) == ["node-1", "node-2", "node-3"])
+      #expect(
+        nodes.allSatisfy { $0.state == .online && $0.node.pools.map(\.name).contains("shared") })
+      let status = try await eventually("a leader", timeout: .seconds(30)) {
+        let status = try await cluster.client.clusterStatus()
+        return status.leader != nil ? status : nil
       }
+      #expect(status.store.kind == "etcd")
+      #expect(status.store.quorum)
+      #expect(status.store.members.filter(\.healthy).count == 3)
+      let out = try cluster.nodes[1].kaze("cluster", "status")
+      #expect(
+        out.stdout.contains("quorum") && out.stdout.contains("3 of 3 online"),
+        "\(out.stdout)\(out.stderr)")
+      let list = try cluster.nodes[2].kaze("node", "list")
+      #expect(list.stdout.components(separatedBy: "online").count - 1 == 3, "\(list.stdout)")
     }
-    #expect(try await cluster.client.vms().count == 3)
-  }
 
-  @Test("a VM runs on the node it is placed on; any node shows its console")
-  func runsOnItsNode() async throws {
-    let cluster = try ClusterHarness()
-    defer { cluster.cleanUp() }
-    try await cluster.start()
-    try await cluster.importTestImage()
-    _ = try await cluster.client.createVM(
-      CreateVMRequest(
-        name: "roamer", image: "tiny", memoryMiB: 192, disks: [DiskRequest(size: "16M")],
-        start: true))
-    let running = try await eventually("roamer running", timeout: .seconds(120)) {
-      let view = try await cluster.client.vm("roamer")
-      return view.status.phase == .running ? view : nil
-    }
-    let owner = try #require(cluster.node(running.vm.node ?? ""))
-    #expect(owner.qemuPids().count == 1)
-    #expect(running.vm.spec.disks.first?.pool == "shared")
-    for node in cluster.nodes where node.name != owner.name { #expect(node.qemuPids().isEmpty) }
-    for node in cluster.nodes {
-      try await eventually("console of roamer through \(node.name)", timeout: .seconds(120)) {
-        try await node.client.console("roamer", lines: 50).lines.contains { $0.hasPrefix("tick") }
-          ? true : nil
+    @Test("the leader's kazed dies: another node leads, the dead node goes offline, then rejoins")
+    func leaderFailover() async throws {
+      let cluster = try ClusterHarness()
+      defer { cluster.cleanUp() }
+      try await cluster.start()
+      let first = try await eventually("a leader", timeout: .seconds(30)) {
+        try await cluster.client.clusterStatus().leader
       }
+      let leader = try #require(cluster.node(first))
+      leader.crash()
+      let other = cluster.liveClient(excluding: first)
+      let second = try await eventually("a new leader", timeout: .seconds(30)) {
+        let status = try? await other.clusterStatus()
+        return status?.leader.flatMap { $0 != first ? $0 : nil }
+      }
+      #expect(second != first)
+      try await eventually("\(first) offline", timeout: .seconds(30)) {
+        try await other.node(first).state == .offline ? true : nil
+      }
+      try await leader.start()
+      try await eventually("\(first) back online", timeout: .seconds(30)) {
+        try await other.node(first).state == .online ? true : nil
+      }
+      let leaders = try await other.events(limit: 500).filter { $0.kind == "leader.elected" }
+      #expect(leaders.count >= 2)
     }
-  }
 
-  @Test("a cluster CPU baseline is what VMs start with and keep across a migration")
-  func cpuBaseline() async throws {
-    let cluster = try ClusterHarness()
-    defer { cluster.cleanUp() }
-    try await cluster.start()
-    try await cluster.importTestImage()
-    let client = cluster.client
-    for bad in ["host", "Pentium9000"] {
+    @Test("VMs spread over the nodes; a VM that fits nowhere is refused with every node's reason")
+    func placement() async throws {
+      let cluster = try ClusterHarness()
+      defer { cluster.cleanUp() }
+      try await cluster.start()
+      try await cluster.importTestImage()
+      let usable = try #require(try await cluster.client.nodes().map(\.node.memoryMiB).min()) - 512
+      let big = usable * 3 / 4
+      for index in 1...3 {
+        _ = try await cluster.client.createVM(
+          CreateVMRequest(name: "big-\(index)", image: "tiny", memoryMiB: big))
+      }
+      let placed = try await eventually("three placements", timeout: .seconds(30)) {
+        let vms = try await cluster.client.vms()
+        let nodes = vms.compactMap(\.vm.node)
+        return nodes.count == 3 ? nodes : nil
+      }
+      #expect(Set(placed).count == 3, "one big VM per node: \(placed)")
       do {
-        _ = try await client.setClusterConfig(ClusterConfig(cpuBaseline: bad))
-        Issue.record("accepted CPU baseline \(bad)")
+        _ = try await cluster.client.createVM(
+          CreateVMRequest(name: "big-4", image: "tiny", memoryMiB: big))
+        Issue.record("placed a VM that fits on no node")
       } catch let error as KazeError {
-        #expect(error.field == "cpuBaseline")
+        #expect(error.code == .insufficientResources)
+        for node in ["node-1", "node-2", "node-3"] {
+          #expect(error.message.contains("\(node) has"), "\(error.message)")
+        }
+      }
+      #expect(try await cluster.client.vms().count == 3)
+    }
+
+    @Test("a VM runs on the node it is placed on; any node shows its console")
+    func runsOnItsNode() async throws {
+      let cluster = try ClusterHarness()
+      defer { cluster.cleanUp() }
+      try await cluster.start()
+      try await cluster.importTestImage()
+      _ = try await cluster.client.createVM(
+        CreateVMRequest(
+          name: "roamer", image: "tiny", memoryMiB: 192, disks: [DiskRequest(size: "16M")],
+          start: true))
+      let running = try await eventually("roamer running", timeout: .seconds(120)) {
+        let view = try await cluster.client.vm("roamer")
+        return view.status.phase == .running ? view : nil
+      }
+      let owner = try #require(cluster.node(running.vm.node ?? ""))
+      #expect(owner.qemuPids().count == 1)
+      #expect(running.vm.spec.disks.first?.pool == "shared")
+      for node in cluster.nodes where node.name != owner.name { #expect(node.qemuPids().isEmpty) }
+      for node in cluster.nodes {
+        try await eventually("console of roamer through \(node.name)", timeout: .seconds(120)) {
+          try await node.client.console("roamer", lines: 50).lines.contains { $0.hasPrefix("tick") }
+            ? true : nil
+        }
       }
     }
-    let out = try cluster.nodes[1].kaze("cluster", "set", "--cpu-baseline", "core2duo")
-    #expect(out.status == 0, "\(out.stderr)")
-    #expect(try await client.clusterStatus().config.cpuBaseline == "core2duo")
-    _ = try await client.createVM(
-      CreateVMRequest(
-        name: "based", image: "tiny", memoryMiB: 160, disks: [DiskRequest(size: "8M")], start: true)
-    )
-    let view = try await eventually("based running", timeout: .seconds(120)) {
-      let view = try await client.vm("based")
-      return view.status.phase == .running ? view : nil
+
+    @Test("a cluster CPU baseline is what VMs start with and keep across a migration")
+    func cpuBaseline() async throws {
+      let cluster = try ClusterHarness()
+      defer { cluster.cleanUp() }
+      try await cluster.start()
+      try await cluster.importTestImage()
+      let client = cluster.client
+      for bad in ["host", "Pentium9000"] {
+        do {
+          _ = try await client.setClusterConfig(ClusterConfig(cpuBaseline: bad))
+          Issue.record("accepted CPU baseline \(bad)")
+        } catch let error as KazeError {
+          #expect(error.field == "cpuBaseline")
+        }
+      }
+      let out = try cluster.nodes[1].kaze("cluster", "set", "--cpu-baseline", "core2duo")
+      #expect(out.status == 0, "\(out.stderr)")
+      #expect(try await client.clusterStatus().config.cpuBaseline == "core2duo")
+      _ = try await client.createVM(
+        CreateVMRequest(
+          name: "based", image: "tiny", memoryMiB: 160, disks: [DiskRequest(size: "8M")],
+          start: true)
+      )
+      let view = try await eventually("based running", timeout: .seconds(120)) {
+        let view = try await client.vm("based")
+        return view.status.phase == .running ? view : nil
+      }
+      #expect(view.status.cpuModel == "core2duo")
+      let migration = try await client.migrate("based", MigrateRequest(), wait: true)
+      #expect(migration.state == .completed)
+      let moved = try await eventually("status on \(migration.target)", timeout: .seconds(60)) {
+        let view = try await client.vm("based")
+        return view.status.node == migration.target && view.status.pid != nil ? view : nil
+      }
+      #expect(moved.status.cpuModel == "core2duo")
+      let pid = try #require(moved.status.pid)
+      let arguments = String(
+        decoding: FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data(),
+        as: UTF8.self
+      )
+      .split(separator: "\0")
+      #expect(arguments.contains("core2duo"), "the target runs the same CPU model")
     }
-    #expect(view.status.cpuModel == "core2duo")
-    let migration = try await client.migrate("based", MigrateRequest(), wait: true)
-    #expect(migration.state == .completed)
-    let moved = try await eventually("status on \(migration.target)", timeout: .seconds(60)) {
-      let view = try await client.vm("based")
-      return view.status.node == migration.target && view.status.pid != nil ? view : nil
-    }
-    #expect(moved.status.cpuModel == "core2duo")
-    let pid = try #require(moved.status.pid)
-    let arguments = String(
-      decoding: FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data(),
-      as: UTF8.self
-    )
-    .split(separator: "\0")
-    #expect(arguments.contains("core2duo"), "the target runs the same CPU model")
   }
 }

@@ -4,54 +4,60 @@ import KazeModel
 import KazeTestSupport
 import Testing
 
-/// A bridged NIC: the agent creates a tap on an existing Linux bridge before QEMU starts and
-/// removes it after QEMU exits. The bridge has no uplink and no address, so nothing leaves it.
-@Suite("Bridged networking", .serialized)
-struct NetworkTests {
-  @Test("a bridged NIC gets a tap on the bridge while the VM runs, with its stable MAC")
-  func bridgedNIC() async throws {
-    let bridge = "kzbr\(UUID().uuidString.prefix(6).lowercased())"
-    try ProcessRunner.run("ip", ["link", "add", "name", bridge, "type", "bridge"])
-    defer { _ = try? ProcessRunner.run("ip", ["link", "delete", "dev", bridge]) }
-    let node = try KazedHarness()
-    defer { node.cleanUp() }
-    try await node.start()
-    try await node.importTestImage()
-    let created = try await node.client.createVM(
-      CreateVMRequest(
-        name: "bridged", image: "tiny", memoryMiB: 192,
-        nics: [NICRequest(network: "bridge:\(bridge)"), NICRequest(network: "user")], start: true))
-    let view = try await node.waitForPhase("bridged", .running)
-    let tap =
-      "kz" + created.vm.id.uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(9)
-      + "n0"
-    #expect(FileManager.default.fileExists(atPath: "/sys/class/net/\(tap)"))
-    let master = try? FileManager.default.destinationOfSymbolicLink(
-      atPath: "/sys/class/net/\(tap)/master")
-    #expect(master?.hasSuffix(bridge) == true, "the tap is enslaved to the bridge")
-    let mac = created.vm.spec.nics[0].mac
-    let qemu = try #require(view.status.pid)
-    let cmdline = String(
-      decoding: FileManager.default.contents(atPath: "/proc/\(qemu)/cmdline") ?? Data(),
-      as: UTF8.self)
-    #expect(cmdline.contains("mac=\(mac)"))
-    _ = try await node.client.perform(.stop, on: "bridged")
-    #expect(!FileManager.default.fileExists(atPath: "/sys/class/net/\(tap)"), "the tap is removed")
-    _ = try await node.client.perform(.start, on: "bridged")
-    #expect(try await node.client.vm("bridged").vm.spec.nics[0].mac == mac, "the MAC is stable")
-  }
+extension RealGuests {
+  /// A bridged NIC: the agent creates a tap on an existing Linux bridge before QEMU starts and
+  /// removes it after QEMU exits. The bridge has no uplink and no address, so nothing leaves it.
+  @Suite("Bridged networking")
+  struct NetworkTests {
+    @Test("a bridged NIC gets a tap on the bridge while the VM runs, with its stable MAC")
+    func bridgedNIC() async throws {
+      let bridge = "kzbr\(UUID().uuidString.prefix(6).lowercased())"
+      try ProcessRunner.run("ip", ["link", "add", "name", bridge, "type", "bridge"])
+      defer { _ = try? ProcessRunner.run("ip", ["link", "delete", "dev", bridge]) }
+      let node = try KazedHarness()
+      defer { node.cleanUp() }
+      try await node.start()
+      try await node.importTestImage()
+      let created = try await node.client.createVM(
+        CreateVMRequest(
+          name: "bridged", image: "tiny", memoryMiB: 192,
+          nics: [NICRequest(network: "bridge:\(bridge)"), NICRequest(network: "user")], start: true)
+      )
+      let view = try await node.waitForPhase("bridged", .running)
+      let tap =
+        "kz"
+        + created.vm.id.uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(9)
+        + "n0"
+      #expect(FileManager.default.fileExists(atPath: "/sys/class/net/\(tap)"))
+      let master = try? FileManager.default.destinationOfSymbolicLink(
+        atPath: "/sys/class/net/\(tap)/master")
+      #expect(master?.hasSuffix(bridge) == true, "the tap is enslaved to the bridge")
+      let mac = created.vm.spec.nics[0].mac
+      let qemu = try #require(view.status.pid)
+      let cmdline = String(
+        decoding: FileManager.default.contents(atPath: "/proc/\(qemu)/cmdline") ?? Data(),
+        as: UTF8.self)
+      #expect(cmdline.contains("mac=\(mac)"))
+      _ = try await node.client.perform(.stop, on: "bridged")
+      #expect(
+        !FileManager.default.fileExists(atPath: "/sys/class/net/\(tap)"), "the tap is removed")
+      _ = try await node.client.perform(.start, on: "bridged")
+      #expect(try await node.client.vm("bridged").vm.spec.nics[0].mac == mac, "the MAC is stable")
+    }
 
-  @Test("a NIC on a bridge that does not exist fails the start with a clear reason")
-  func missingBridge() async throws {
-    let node = try KazedHarness()
-    defer { node.cleanUp() }
-    try await node.start()
-    try await node.importTestImage()
-    _ = try await node.client.createVM(
-      CreateVMRequest(
-        name: "lost", image: "tiny", nics: [NICRequest(network: "bridge:kznosuchbr")], start: true))
-    let failed = try await node.waitForPhase("lost", .failed)
-    #expect(failed.status.lastError?.contains("bridge kznosuchbr does not exist") == true)
-    #expect(node.qemuPids().isEmpty)
+    @Test("a NIC on a bridge that does not exist fails the start with a clear reason")
+    func missingBridge() async throws {
+      let node = try KazedHarness()
+      defer { node.cleanUp() }
+      try await node.start()
+      try await node.importTestImage()
+      _ = try await node.client.createVM(
+        CreateVMRequest(
+          name: "lost", image: "tiny", nics: [NICRequest(network: "bridge:kznosuchbr")], start: true
+        ))
+      let failed = try await node.waitForPhase("lost", .failed)
+      #expect(failed.status.lastError?.contains("bridge kznosuchbr does not exist") == true)
+      #expect(node.qemuPids().isEmpty)
+    }
   }
 }

@@ -73,7 +73,14 @@ public final class EtcdCluster: @unchecked Sendable {
   public func waitUntilHealthy(timeout: Duration = .seconds(60)) async throws {
     for member in members where isRunning(member.name) {
       try await eventually("etcd member \(member.name) to answer", timeout: timeout) {
-        try await Self.hasLeader(member.clientURL) ? true : nil
+        if let pid = lock.withLock({ pids[member.name] }), ProcessRunner.wait(pid: pid, timeout: .zero) != nil {
+          _ = lock.withLock { pids.removeValue(forKey: member.name) }
+          let log = (try? String(contentsOfFile: "\(member.dataDir).log", encoding: .utf8)) ?? ""
+          throw KazeError(
+            .unavailable, "etcd member \(member.name) exited",
+            cause: log.split(separator: "\n").suffix(5).joined(separator: " | "))
+        }
+        return try await Self.hasLeader(member.clientURL) ? true : nil
       }
     }
   }
