@@ -73,7 +73,9 @@ public final class EtcdCluster: @unchecked Sendable {
   public func waitUntilHealthy(timeout: Duration = .seconds(60)) async throws {
     for member in members where isRunning(member.name) {
       try await eventually("etcd member \(member.name) to answer", timeout: timeout) {
-        if let pid = lock.withLock({ pids[member.name] }), ProcessRunner.wait(pid: pid, timeout: .zero) != nil {
+        if let pid = lock.withLock({ pids[member.name] }),
+          ProcessRunner.wait(pid: pid, timeout: .zero) != nil
+        {
           _ = lock.withLock { pids.removeValue(forKey: member.name) }
           let log = (try? String(contentsOfFile: "\(member.dataDir).log", encoding: .utf8)) ?? ""
           throw KazeError(

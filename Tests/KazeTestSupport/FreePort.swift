@@ -7,22 +7,48 @@ import KazeModel
 
 /// Loopback TCP ports for test servers.
 public enum FreePort {
-  /// A port that was free a moment ago on `host`.
+  /// A port that is free on `host`, taken from 20000-32767: below the kernel's ephemeral range
+  /// (32768-60999), so an outgoing connection cannot grab it between this check and the
+  /// server's own bind. Each call moves on to the next port.
   public static func next(host: String = "127.0.0.1") throws -> Int {
+    for _ in 0..<2000 {
+      let port = cursor.withLock { cursor -> Int in
+        cursor = cursor >= 32_767 ? 20_000 : cursor + 1
+        return cursor
+      }
+      if canBind(host: host, port: port) { return port }
+    }
+    throw KazeError(.unavailable, "no free port on \(host) between 20000 and 32767")
+  }
+
+  private static let cursor = Cursor(20_000 + Int(getpid() % 6000) * 2)
+
+  private static func canBind(host: String, port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr(host)
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-        bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
       }
     }
-    guard bound else { throw KazeError(.unavailable, "cannot find a free port on \(host)") }
-    return Int(UInt16(bigEndian: address.sin_port))
+  }
+}
+
+/// A counter shared by every caller in the process.
+final class Cursor: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value: Int
+
+  init(_ value: Int) { self.value = value }
+
+  func withLock<T>(_ body: (inout Int) -> T) -> T {
+    lock.lock()
+    defer { lock.unlock() }
+    return body(&value)
   }
 }
 

@@ -29,6 +29,15 @@ extension VMMonitor {
     try await command("migrate", .object(["uri": .string(uri)]))
   }
 
+  /// The port an incoming QEMU started with `-incoming tcp:HOST:0` listens on.
+  public func incomingPort() async throws -> Int {
+    let value = try await command("query-migrate", nil)
+    guard let port = value["socket-address"]?[0]?["port"]?.stringValue.flatMap(Int.init) else {
+      throw KazeError(.internalError, "QEMU did not say where it waits for the migration")
+    }
+    return port
+  }
+
   public func cancelMigration() async throws {
     try await command("migrate_cancel", nil)
   }

@@ -61,8 +61,9 @@ extension NodeAgent {
       runtime.cpuModel = vm.spec.cpuModel ?? sourceModel
       let advertised = config.address.split(separator: ":").dropLast().joined(separator: ":")
       let host = advertised.isEmpty ? "127.0.0.1" : advertised
-      let port = try IncomingPort.free(on: host)
-      context.incoming = "tcp:\(host):\(port)"
+      // Port 0: QEMU binds a free port itself and reports it, so nothing can take it between
+      // choosing and listening.
+      context.incoming = "tcp:\(host):0"
       let arguments = try QEMUCommandLine.arguments(for: vm, context: context)
       let launchContext = context
       let process = try await runBlocking {
@@ -76,7 +77,7 @@ extension NodeAgent {
       runtime.busy = false
       runtimes[vm.name] = runtime
       watchExit(of: vm.name, monitor: monitor)
-      let incoming = context.incoming
+      let incoming = "tcp:\(host):\(try await monitor.incomingPort())"
       try await repository.updateMigration(vm.name) { record in
         guard record.id == migration.id, record.state == .pending else {
           throw KazeError(.conflict, "migration \(migration.id) moved on")
@@ -259,27 +260,5 @@ extension NodeAgent {
     await event(
       migration.vm, "migration.failed", "live migration to \(migration.target) failed: \(reason)",
       level: .warning)
-  }
-}
-
-/// A free TCP port on the node's advertised address for an incoming migration stream.
-enum IncomingPort {
-  static func free(on host: String) throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr(host)
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-        bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-      }
-    }
-    guard bound else {
-      throw KazeError(.unavailable, "no free port on \(host) for the migration stream")
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
   }
 }
