@@ -88,6 +88,21 @@ extension RealGuests {
         }
       }
       #expect(try await cluster.client.vms().count == 3)
+      let labelled = try await cluster.client.createVM(
+        CreateVMRequest(name: "racked", image: "tiny", memoryMiB: 128, nodeSelector: ["rack": "r3"])
+      )
+      #expect(labelled.vm.spec.nodeSelector == ["rack": "r3"])
+      try await eventually("racked placed on node-3", timeout: .seconds(30)) {
+        try await cluster.client.vm("racked").vm.node == "node-3" ? true : nil
+      }
+      do {
+        _ = try await cluster.client.createVM(
+          CreateVMRequest(name: "lost", image: "tiny", memoryMiB: 128, nodeSelector: ["rack": "r9"])
+        )
+        Issue.record("placed a VM whose label no node has")
+      } catch let error as KazeError {
+        #expect(error.message.contains("lacks label rack=r9"), "\(error.message)")
+      }
     }
 
     @Test("a VM runs on the node it is placed on; any node shows its console")

@@ -25,6 +25,7 @@ struct VMService: Sendable {
     var fit = PlacementRequest(vm: request.name, cpus: cpus, memoryMiB: memory)
     fit.affinityGroup = request.affinityGroup
     fit.antiAffinityGroup = request.antiAffinityGroup
+    fit.nodeSelector = request.nodeSelector ?? [:]
     try await checkFits(fit)
     if let node = request.node { try await checkFits(fit, on: node) }
     let id = UUID()
@@ -34,6 +35,7 @@ struct VMService: Sendable {
       cpuModel: request.cpuModel)
     spec.affinityGroup = request.affinityGroup
     spec.antiAffinityGroup = request.antiAffinityGroup
+    spec.nodeSelector = request.nodeSelector
     if let kernel = image.kernelPath {
       let cmdline = ["console=ttyS0", image.cmdline, request.cmdline].compactMap { $0 }
         .filter { !$0.isEmpty }.joined(separator: " ")

@@ -33,6 +33,9 @@ struct VMCommand: AsyncParsableCommand {
     @Option(help: "Keep it on a different node from the other VMs of this group.")
     var antiAffinityGroup: String?
     @Option(help: "Create it on this node (default: the scheduler chooses).") var node: String?
+    @Option(
+      name: .customLong("node-selector"), help: "A node label KEY=VALUE it needs; repeat for more.")
+    var nodeSelector: [String] = []
     @Flag(help: "Start the VM once it is created.") var start = false
 
     func run() async throws {
@@ -50,13 +53,22 @@ struct VMCommand: AsyncParsableCommand {
           }
           return parsed
         }
+        var selector: [String: String] = [:]
+        for label in nodeSelector {
+          let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
+          guard parts.count == 2, !parts[0].isEmpty else {
+            throw KazeError.invalid("node-selector", "'\(label)' is not KEY=VALUE")
+          }
+          selector[parts[0]] = parts[1]
+        }
         let request = CreateVMRequest(
           name: name, image: image, cpus: cpus, memoryMiB: memory,
           disks: disks.isEmpty ? nil : disks.map { DiskRequest(size: $0) },
           nics: networks.isEmpty ? nil : networks.map { NICRequest(network: $0) },
           machine: try parse(machine, "machine"), firmware: try parse(firmware, "firmware"),
           osType: try parse(osType, "os"), cmdline: cmdline, affinityGroup: affinityGroup,
-          antiAffinityGroup: antiAffinityGroup, node: node, start: start)
+          antiAffinityGroup: antiAffinityGroup, node: node,
+          nodeSelector: selector.isEmpty ? nil : selector, start: start)
         try request.validate()
         let client = try options.client()
         var view = try await client.createVM(request)

@@ -20,11 +20,13 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
   public var antiAffinityGroup: String?
   /// Create the VM on this node rather than where the scheduler would put it.
   public var node: String?
+  /// Labels its node must carry.
+  public var nodeSelector: [String: String]?
   public var start: Bool?
 
   enum CodingKeys: String, CodingKey, CaseIterable {
     case name, image, cpus, memoryMiB, disks, nics, machine, firmware, osType, cpuModel, cmdline,
-      affinityGroup, antiAffinityGroup, node, start
+      affinityGroup, antiAffinityGroup, node, nodeSelector, start
   }
 
   public init(
@@ -32,9 +34,10 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
     disks: [DiskRequest]? = nil, nics: [NICRequest]? = nil, machine: MachineType? = nil,
     firmware: Firmware? = nil, osType: OSType? = nil, cpuModel: String? = nil,
     cmdline: String? = nil, affinityGroup: String? = nil, antiAffinityGroup: String? = nil,
-    node: String? = nil, start: Bool? = nil
+    node: String? = nil, nodeSelector: [String: String]? = nil, start: Bool? = nil
   ) {
     self.node = node
+    self.nodeSelector = nodeSelector
     self.affinityGroup = affinityGroup
     self.antiAffinityGroup = antiAffinityGroup
     self.name = name
@@ -68,6 +71,7 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
     affinityGroup = try c.decodeIfPresent(String.self, forKey: .affinityGroup)
     antiAffinityGroup = try c.decodeIfPresent(String.self, forKey: .antiAffinityGroup)
     node = try c.decodeIfPresent(String.self, forKey: .node)
+    nodeSelector = try c.decodeIfPresent([String: String].self, forKey: .nodeSelector)
     start = try c.decodeIfPresent(Bool.self, forKey: .start)
   }
 
@@ -88,6 +92,10 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
     if let affinityGroup { try Validators.name(affinityGroup, field: "affinityGroup") }
     if let antiAffinityGroup { try Validators.name(antiAffinityGroup, field: "antiAffinityGroup") }
     if let node { try Validators.name(node, field: "node") }
+    for (key, value) in nodeSelector ?? [:]
+    where key.isEmpty || key.contains("=") || value.contains("=") {
+      throw KazeError.invalid("nodeSelector", "'\(key)=\(value)' is not a KEY=VALUE label")
+    }
   }
 }
 

@@ -17,6 +17,8 @@ public struct VMSpec: Codable, Sendable, Equatable {
   public var affinityGroup: String?
   /// VMs of the same anti-affinity group are kept on different nodes (replicas of a service).
   public var antiAffinityGroup: String?
+  /// Labels a node must carry to run this VM (`kazed --label KEY=VALUE`).
+  public var nodeSelector: [String: String]?
 
   public init(
     cpus: Int = 1, memoryMiB: Int = 256, machine: MachineType = .pc, firmware: Firmware = .bios,

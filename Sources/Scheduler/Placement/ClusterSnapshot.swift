@@ -97,6 +97,7 @@ public struct PlacementRequest: Sendable, Equatable {
       pools: Set(vm.spec.disks.map(\.pool)))
     affinityGroup = vm.spec.affinityGroup
     antiAffinityGroup = vm.spec.antiAffinityGroup
+    nodeSelector = vm.spec.nodeSelector ?? [:]
   }
 }
 

@@ -20,7 +20,9 @@ final class ClusterHarness: @unchecked Sendable {
     nodes = try (1...count).map { index in
       try KazedHarness(
         name: "node-\(index)", host: "127.0.0.\(index + 1)", dataDir: "\(root)/node-\(index)",
-        extraArguments: ["--store", etcd.storeURL, "--shared-pool", shared])
+        extraArguments: [
+          "--store", etcd.storeURL, "--shared-pool", shared, "--label", "rack=r\(index)",
+        ])
     }
   }
 
