@@ -13,6 +13,9 @@ public struct MaintenanceController: Sendable {
   public let policy: PlacementPolicy
   public let logger: Logger
 
+  /// Failed live migrations of one VM before an evacuation gives up on it.
+  static let attempts = 3
+
   public init(repository: Repository, policy: PlacementPolicy, logger: Logger) {
     self.repository = repository
     self.planner = MigrationPlanner(repository: repository, policy: policy)
@@ -36,14 +39,22 @@ public struct MaintenanceController: Sendable {
     let migrations = try await repository.migrations()
     var moved = record.moved
     var blocked = record.blocked
+    var failures = record.failures ?? [:]
     var sending = migrations.filter { $0.isActive && $0.source == node }.count
     for vm in vms where blocked[vm.name] == nil {
       let last = migrations.first { $0.vm == vm.name }
       if last?.isActive == true { continue }
-      if let last, last.state == .failed, last.createdAt >= record.startedAt {
+      if let last, last.state == .failed, last.createdAt >= record.startedAt,
+        moved[vm.name] != nil
+      {
+        // The migration this evacuation started failed: try again, a few times.
         moved[vm.name] = nil
-        blocked[vm.name] = "live migration failed: \(last.error ?? "no reason given")"
-        continue
+        failures[vm.name, default: 0] += 1
+        if failures[vm.name, default: 0] >= Self.attempts {
+          blocked[vm.name] =
+            "live migration failed \(Self.attempts) times: \(last.error ?? "no reason given")"
+          continue
+        }
       }
       let status = try await repository.status(vm.name)
       let runs = vm.desired != .stopped && (status.phase == .running || status.phase == .paused)
@@ -58,7 +69,13 @@ public struct MaintenanceController: Sendable {
           moved[vm.name] = try await reassign(vm, excluding: node, leader: leader)
         }
       } catch let error as KazeError {
-        blocked[vm.name] = error.message
+        // Lasting reasons (local disks, no room, incompatible CPU) are reported; a conflict or
+        // an unreachable store is tried again next round.
+        if [.invalidState, .insufficientResources, .invalidArgument].contains(error.code) {
+          blocked[vm.name] = error.message
+        } else {
+          logger.info("evacuating \(vm.name) from \(node): \(error); trying again")
+        }
       }
     }
     let remaining = vms.filter { blocked[$0.name] == nil }
@@ -67,6 +84,7 @@ public struct MaintenanceController: Sendable {
       guard $0.state == .evacuating else { return }
       $0.moved = moved
       $0.blocked = blocked
+      $0.failures = failures
       if done {
         $0.state = .evacuated
         $0.finishedAt = Date()

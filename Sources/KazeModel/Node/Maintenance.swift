@@ -10,6 +10,8 @@ public struct Maintenance: Codable, Sendable, Equatable {
   public var moved: [String: String]
   /// VMs that could not be moved, and why.
   public var blocked: [String: String]
+  /// Live migrations that failed so far, per VM (retried a few times before giving up).
+  public var failures: [String: Int]?
   public var startedAt: Date
   public var finishedAt: Date?
 
