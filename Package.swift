@@ -95,6 +95,9 @@ let package = Package(
       name: "ClusterStoreTests", dependencies: ["ClusterStore", "KazeModel", "KazeTestSupport"]),
     .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "KazeModel"]),
     .testTarget(
+      name: "NodeAgentTests",
+      dependencies: ["NodeAgent", "KazeModel", .product(name: "Logging", package: "swift-log")]),
+    .testTarget(
       name: "APIServerTests",
       dependencies: [
         "APIServer", "ClusterStore", "ControlPlane", "KazeModel", "Storage",

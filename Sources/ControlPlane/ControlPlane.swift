@@ -11,6 +11,7 @@ public struct ControlPlane: Sendable {
   public let election: LeaderElection
   public let placement: PlacementController
   public let maintenance: MaintenanceController
+  public let recovery: RecoveryController
   public let logger: Logger
 
   public init(
@@ -21,6 +22,7 @@ public struct ControlPlane: Sendable {
     self.election = LeaderElection(store: store, nodeName: nodeName, ttl: leaseTTL, logger: logger)
     self.placement = PlacementController(repository: repository, policy: policy, logger: logger)
     self.maintenance = MaintenanceController(repository: repository, policy: policy, logger: logger)
+    self.recovery = RecoveryController(repository: repository, policy: policy, logger: logger)
     self.logger = logger
   }
 
@@ -45,16 +47,21 @@ public struct ControlPlane: Sendable {
     let ticker = Task {
       var rounds = 0
       while !Task.isCancelled {
-        try? await Task.sleep(for: .seconds(2))
+        try? await Task.sleep(for: .milliseconds(500))
         changes.continuation.yield()
         rounds += 1
-        if rounds % 30 == 0 { try? await repository.trimHistory() }
+        if rounds % 120 == 0 { try? await repository.trimHistory() }
       }
     }
     defer { ticker.cancel() }
     changes.continuation.yield()
     for await _ in changes.stream {
       if Task.isCancelled { break }
+      do {
+        try await recovery.reconcile(guard: leader)
+      } catch {
+        logger.warning("recovery: \(error)")
+      }
       do {
         try await placement.reconcile(guard: leader)
       } catch {

@@ -10,12 +10,17 @@ extension KazeClient {
     try await call("GET", "/vms/\(Self.escape(name))")
   }
 
-  public func createVM(_ request: CreateVMRequest) async throws -> VMView {
-    try await call("POST", "/vms", body: request)
+  public func createVM(_ request: CreateVMRequest, force: Bool = false) async throws -> VMView {
+    try await call("POST", "/vms", query: force ? ["force": "true"] : [:], body: request)
   }
 
-  public func updateVM(_ name: String, _ request: UpdateVMRequest) async throws -> VMView {
-    try await call("PATCH", "/vms/\(Self.escape(name))", body: request)
+  public func updateVM(
+    _ name: String, _ request: UpdateVMRequest, force: Bool = false
+  )
+    async throws -> VMView
+  {
+    try await call(
+      "PATCH", "/vms/\(Self.escape(name))", query: force ? ["force": "true"] : [:], body: request)
   }
 
   public func deleteVM(_ name: String, force: Bool = false) async throws {

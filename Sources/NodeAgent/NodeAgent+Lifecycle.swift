@@ -157,6 +157,13 @@ extension NodeAgent {
   /// Prepares disks, taps and firmware, launches a detached QEMU and attaches to its monitor.
   func start(_ vm: VM) async {
     guard var runtime = runtimes[vm.name] else { return }
+    // Only the owner named by the VM's current epoch may start it (read fresh, not from the
+    // list this round began with), and never while this node is fenced.
+    guard !fencing.isFenced,
+      let owner = try? await repository.owner(vm.name),
+      owner.node == config.name, owner.epoch == vm.epoch
+    else { return }
+    runtime.epoch = owner.epoch
     runtime.busy = true
     runtime.phase = .starting
     runtimes[vm.name] = runtime
@@ -195,6 +202,15 @@ extension NodeAgent {
         vm.name, wasCrashed ? "vm.restarted" : "vm.started",
         "\(wasCrashed ? "restarted after a crash" : "started") on \(config.name) "
           + "(pid \(process.pid), \(config.accelerator.accelerator.rawValue))")
+      if vm.ha?.enabled == true { fencing.add(vm.name, pid: process.pid) }
+      if let recovery = vm.recovery {
+        let seconds = Date().timeIntervalSince(recovery.detectedAt)
+        await event(
+          vm.name, "vm.recovered",
+          "recovered on \(config.name) \(String(format: "%.1f", seconds)) s after \(recovery.from) was found dead"
+        )
+        _ = try? await repository.updateVM(vm.name) { $0.recovery = nil }
+      }
     } catch {
       let backoff = nextBackoff(runtime.backoff)
       runtime.backoff = backoff

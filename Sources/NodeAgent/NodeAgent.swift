@@ -15,9 +15,12 @@ public actor NodeAgent {
   var runtimes: [String: VMRuntime] = [:]
   let kick: AsyncStream<Void>.Continuation
   private let kicks: AsyncStream<Void>
+  /// Kills this node's HA QEMUs if its lease goes unrenewed (see `FencingWatchdog`).
+  public nonisolated let fencing: FencingWatchdog
 
   public init(config: NodeConfiguration, store: any ClusterStore, logger: Logger) {
     self.config = config
+    self.fencing = FencingWatchdog(ttl: config.leaseTTL, logger: logger)
     self.repository = Repository(store: store)
     self.logger = logger
     (kicks, kick) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -26,8 +29,12 @@ public actor NodeAgent {
   /// Registers the node, reattaches to the QEMUs that kept running, then reconciles until
   /// cancelled. VMs keep running when this returns.
   public func run(node: Node) async throws {
+    let fencing = self.fencing
     let registration = NodeRegistration(
-      store: repository.store, node: node, ttl: config.leaseTTL, logger: logger)
+      store: repository.store, node: node, ttl: config.leaseTTL, logger: logger,
+      renewed: { fencing.renewed(sentAt: $0) })
+    fencing.start()
+    defer { fencing.stop() }
     try await registration.register()
     try await recover()
     await withTaskGroup(of: Void.self) { group in
@@ -59,6 +66,7 @@ public actor NodeAgent {
   /// After kazed starts: find the QEMUs of this node's VMs through their pidfiles and attach to
   /// them, instead of starting second copies.
   func recover() async throws {
+    try await killStaleCopies()
     let statuses = try await repository.statuses()
     for vm in try await repository.vms() where vm.node == config.name {
       var runtime = VMRuntime()
@@ -67,6 +75,7 @@ public actor NodeAgent {
       runtime.rebootsDone = max(previous?.rebootsDone ?? 0, vm.rebootRequests)
       runtime.lastWritten = previous
       runtime.cpuModel = previous?.cpuModel
+      runtime.epoch = vm.epoch
       let context = launchContext(for: vm, diskPaths: [], tapNames: [])
       if let process = QEMUProcess.find(vmID: vm.id, context: context) {
         do {
@@ -97,6 +106,36 @@ public actor NodeAgent {
       runtimes[vm.name] = runtime
     }
     try await recoverIncomingMigrations()
+  }
+
+  /// Before anything else, a node that comes back (after a crash, or fenced and cut off) kills
+  /// every QEMU it finds whose VM is no longer its own: the VM may run elsewhere by now.
+  func killStaleCopies() async throws {
+    let vms = try await repository.vms()
+    let migrations = try await repository.migrations()
+    var keep = Set(vms.filter { $0.node == config.name }.map { $0.id.uuidString.lowercased() })
+    for migration in migrations where migration.isActive && migration.target == config.name {
+      if let vm = vms.first(where: { $0.name == migration.vm }) {
+        keep.insert(vm.id.uuidString.lowercased())
+      }
+    }
+    let run = "\(config.dataDirectory)/run"
+    for folder in (try? FileManager.default.contentsOfDirectory(atPath: run)) ?? []
+    where !keep.contains(folder) {
+      guard let id = UUID(uuidString: folder) else { continue }
+      let context = QEMULaunchContext(
+        accelerator: config.accelerator.accelerator, runDirectory: "\(run)/\(folder)",
+        diskPaths: [], tapNames: [])
+      guard let process = QEMUProcess.find(vmID: id, context: context) else { continue }
+      await process.kill()
+      let name = vms.first { $0.id == id }?.name ?? folder
+      logger.warning("killed a stale copy of \(name) (pid \(process.pid)): it is not this node's")
+      try? await repository.record(
+        KazeEvent(
+          level: .warning, kind: "vm.stale-copy-killed", vm: vms.first { $0.id == id }?.name,
+          node: config.name,
+          message: "killed a stale copy (pid \(process.pid)) left on \(config.name)"))
+    }
   }
 
   /// Incoming QEMUs this node prepared before it restarted are found again, or the migration
@@ -151,6 +190,16 @@ public actor NodeAgent {
       runtimes[name] = nil
     }
     await runTasks(for: vms)
+    trackHAProcesses(vms)
+  }
+
+  /// Tells the fencing watchdog which QEMUs to kill if this node loses its lease.
+  func trackHAProcesses(_ vms: [VM]) {
+    var processes: [String: pid_t] = [:]
+    for vm in vms where vm.ha?.enabled == true {
+      if let pid = runtimes[vm.name]?.process?.pid { processes[vm.name] = pid }
+    }
+    fencing.track(processes)
   }
 
   func reconcile(_ vm: VM) async {
@@ -167,7 +216,11 @@ public actor NodeAgent {
     let status = runtime.status(node: config.name, accelerator: config.accelerator.accelerator)
     guard !status.sameState(as: runtime.lastWritten) else { return }
     do {
-      try await repository.putStatus(vm.name, status)
+      let owner = VMOwner(node: config.name, epoch: runtime.epoch ?? vm.epoch)
+      guard try await repository.putStatus(vm.name, status, owner: owner) else {
+        logger.debug("\(vm.name) is no longer owned by \(config.name) at epoch \(owner.epoch)")
+        return
+      }
       runtime.lastWritten = status
       if var current = runtimes[vm.name] {
         current.lastWritten = status

@@ -207,3 +207,46 @@ struct MigrationCheckTests {
         .contains("local pool") == true)
   }
 }
+
+@Suite("HA admission control (N+1)")
+struct HAAdmissionTests {
+  func node(_ name: String, memory: Int = 4096 + 512) -> Node {
+    Node(
+      name: name, address: "10.0.0.1:7070", cpus: 8, memoryMiB: memory, accelerator: .kvm,
+      acceleratorReason: "test", qemuVersion: "7.2",
+      pools: [PoolInfo(name: "shared", kind: "shared", path: "/s", capacityBytes: 1, freeBytes: 1)])
+  }
+
+  func ha(_ name: String, on node: String, memory: Int) -> VM {
+    VM(
+      name: name, image: nil, spec: VMSpec(memoryMiB: memory), node: node, ha: HAPolicy())
+  }
+
+  @Test("HA VMs that the other nodes can absorb are admitted")
+  func admitted() {
+    let nodes = [node("a"), node("b"), node("c")]
+    let vms = [ha("one", on: "a", memory: 2048), ha("two", on: "b", memory: 2048)]
+    let snapshot = ClusterSnapshot(nodes: nodes, alive: ["a", "b", "c"], vms: vms)
+    let candidate = VM(name: "three", image: nil, spec: VMSpec(memoryMiB: 1024), ha: HAPolicy())
+    #expect(HAAdmission.shortfall(vms: vms, adding: candidate, in: snapshot) == nil)
+  }
+
+  @Test("an HA VM that could not restart if the worst node failed is refused, with the reason")
+  func refused() {
+    let nodes = [node("a"), node("b")]
+    let vms = [ha("one", on: "a", memory: 3072), ha("two", on: "b", memory: 3072)]
+    let snapshot = ClusterSnapshot(nodes: nodes, alive: ["a", "b"], vms: vms)
+    let candidate = VM(name: "three", image: nil, spec: VMSpec(memoryMiB: 512), ha: HAPolicy())
+    let reason = HAAdmission.shortfall(vms: vms, adding: candidate, in: snapshot)
+    #expect(reason?.contains("could not restart") == true, "\(reason ?? "admitted")")
+  }
+
+  @Test("one node cannot give HA")
+  func singleNode() {
+    let snapshot = ClusterSnapshot(nodes: [node("a")], alive: ["a"], vms: [])
+    let candidate = VM(name: "x", image: nil, spec: VMSpec(memoryMiB: 512), ha: HAPolicy())
+    #expect(
+      HAAdmission.shortfall(vms: [], adding: candidate, in: snapshot)?.contains("two nodes") == true
+    )
+  }
+}

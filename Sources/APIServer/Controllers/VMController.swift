@@ -38,7 +38,8 @@ struct VMController<Context: RequestContext>: Sendable {
 
   func create(_ request: Request, context: Context) async throws -> Response {
     let body = try await APIJSON.decode(CreateVMRequest.self, from: request)
-    return try APIJSON.response(try await service.create(body), status: .created)
+    let view = try await service.create(body, force: try request.boolQuery("force"))
+    return try APIJSON.response(view, status: .created)
   }
 
   func show(_ request: Request, context: Context) async throws -> Response {
@@ -49,7 +50,8 @@ struct VMController<Context: RequestContext>: Sendable {
     let name = try context.name()
     _ = try await environment.repository.requireVM(name)
     let body = try await APIJSON.decode(UpdateVMRequest.self, from: request)
-    return try APIJSON.response(try await service.update(name, body))
+    return try APIJSON.response(
+      try await service.update(name, body, force: try request.boolQuery("force")))
   }
 
   func delete(_ request: Request, context: Context) async throws -> Response {

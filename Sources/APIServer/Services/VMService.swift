@@ -10,7 +10,7 @@ struct VMService: Sendable {
   let environment: APIEnvironment
   var repository: Repository { environment.repository }
 
-  func create(_ request: CreateVMRequest) async throws -> VMView {
+  func create(_ request: CreateVMRequest, force: Bool = false) async throws -> VMView {
     try request.validate()
     guard let image = try await repository.image(request.image) else {
       let names = try await repository.images().map(\.name)
@@ -75,7 +75,9 @@ struct VMService: Sendable {
     }
     let vm = VM(
       id: id, name: request.name, image: image.name, spec: spec,
-      desired: request.start == true ? .running : .stopped, node: request.node)
+      desired: request.start == true ? .running : .stopped, node: request.node,
+      epoch: request.node == nil ? 0 : 1, ha: request.ha)
+    if vm.ha?.enabled == true && !force { try await admitHA(vm) }
     try await repository.createVM(vm)
     try await repository.record(
       KazeEvent(kind: "vm.created", vm: vm.name, message: "created from \(image.name)"))
@@ -130,7 +132,23 @@ struct VMService: Sendable {
     return VMView(vm: vm, status: try await repository.status(name))
   }
 
-  func update(_ name: String, _ request: UpdateVMRequest) async throws -> VMView {
+  /// Refuses an HA VM the cluster could not restart if its worst node failed (N+1).
+  func admitHA(_ vm: VM) async throws {
+    let snapshot = ClusterSnapshot(
+      nodes: try await repository.nodes(), alive: try await repository.aliveNodes(),
+      vms: try await repository.vms())
+    if let reason = HAAdmission.shortfall(
+      vms: try await repository.vms(), adding: vm, in: snapshot, policy: environment.policy)
+    {
+      throw KazeError(
+        .insufficientResources,
+        "HA admission: \(reason); add capacity or pass force=true to accept it", field: "ha")
+    }
+  }
+
+  func update(
+    _ name: String, _ request: UpdateVMRequest, force: Bool = false
+  ) async throws -> VMView {
     try request.validate()
     let current = try await repository.requireVM(name)
     if request.cpus != nil || request.memoryMiB != nil {
@@ -139,12 +157,18 @@ struct VMService: Sendable {
       changed.spec.memoryMiB = request.memoryMiB ?? current.spec.memoryMiB
       try await checkFits(PlacementRequest(for: changed), excluding: name)
     }
+    if let ha = request.ha, ha.enabled && current.ha?.enabled != true && !force {
+      var candidate = current
+      candidate.ha = ha
+      try await admitHA(candidate)
+    }
     if request.cmdline != nil, case .disk = current.spec.boot {
       throw KazeError.invalid("cmdline", "\(name) boots from disk; it has no kernel command line")
     }
     try await repository.updateVM(name) { vm in
       if let cpus = request.cpus { vm.spec.cpus = cpus }
       if let memory = request.memoryMiB { vm.spec.memoryMiB = memory }
+      if let ha = request.ha { vm.ha = ha }
       if let cmdline = request.cmdline, case .kernel(var boot) = vm.spec.boot {
         boot.cmdline = "console=ttyS0 " + cmdline
         vm.spec.boot = .kernel(boot)

@@ -29,9 +29,8 @@ public struct Repository: Sendable {
   public func createVM(_ vm: VM) async throws {
     let result = try await store.txn(
       if: [.modRevision(StoreKeys.vm(vm.name), equals: 0)],
-      then: [
-        try .putJSON(StoreKeys.vm(vm.name), vm),
-        try .putJSON(StoreKeys.status(vm.name), VMStatus(phase: .pending)),
+      then: try assignment(vm) + [
+        try .putJSON(StoreKeys.status(vm.name), VMStatus(phase: .pending))
       ])
     if !result.succeeded {
       throw KazeError(.alreadyExists, "a VM named '\(vm.name)' already exists", field: "name")
@@ -50,6 +49,7 @@ public struct Repository: Sendable {
       then: [
         .delete(StoreKeys.vm(name)), .delete(StoreKeys.status(name)),
         .deletePrefix(StoreKeys.snapshots(of: name)), .delete(StoreKeys.migration(name)),
+        .delete(StoreKeys.owner(name)),
       ])
   }
 
@@ -67,14 +67,40 @@ public struct Repository: Sendable {
   }
 
   /// Writes observed status, but only while the VM record exists (a deleted VM stays deleted).
-  public func putStatus(_ vm: String, _ status: VMStatus) async throws {
-    for _ in 0..<5 {
-      guard let record = try await store.get(StoreKeys.vm(vm)) else { return }
-      let result = try await store.txn(
-        if: [.createRevision(StoreKeys.vm(vm), equals: record.createRevision)],
-        then: [try .putJSON(StoreKeys.status(vm), status)])
-      if result.succeeded { return }
+  /// Writes observed status only while `owner` still owns the VM (same node, same epoch): a
+  /// node that lost the VM (fenced, recovered elsewhere) cannot overwrite the new owner's view.
+  /// Returns false when the write was refused.
+  @discardableResult
+  public func putStatus(_ vm: String, _ status: VMStatus, owner: VMOwner) async throws -> Bool {
+    let result = try await store.txn(
+      if: [try .jsonValue(StoreKeys.owner(vm), equals: owner)],
+      then: [try .putJSON(StoreKeys.status(vm), status)])
+    return result.succeeded
+  }
+
+  /// Status for a VM no node owns yet (placement refusals).
+  public func putUnplacedStatus(_ vm: String, _ status: VMStatus) async throws {
+    guard let record = try await store.get(StoreKeys.vm(vm)) else { return }
+    _ = try await store.txn(
+      if: [
+        .createRevision(StoreKeys.vm(vm), equals: record.createRevision),
+        .createRevision(StoreKeys.owner(vm), equals: 0),
+      ],
+      then: [try .putJSON(StoreKeys.status(vm), status)])
+  }
+
+  public func owner(_ vm: String) async throws -> VMOwner? {
+    try await store.getJSON(StoreKeys.owner(vm), as: VMOwner.self)
+  }
+
+  /// The writes that give a VM to its node: the record and its owner key, always together.
+  public func assignment(_ vm: VM) throws -> [TxnOp] {
+    var operations = [try TxnOp.putJSON(StoreKeys.vm(vm.name), vm)]
+    if let node = vm.node {
+      operations.append(
+        try .putJSON(StoreKeys.owner(vm.name), VMOwner(node: node, epoch: vm.epoch)))
     }
+    return operations
   }
 
   public func views() async throws -> [VMView] {

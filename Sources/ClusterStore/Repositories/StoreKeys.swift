@@ -12,6 +12,7 @@ public enum StoreKeys {
   public static let events = "/kaze/events/"
   public static let migrations = "/kaze/migrations/"
   public static let maintenance = "/kaze/maintenance/"
+  public static let owners = "/kaze/owners/"
   public static let leader = "/kaze/leader"
   public static let clusterConfig = "/kaze/config/cluster"
 
@@ -24,6 +25,8 @@ public enum StoreKeys {
   public static func snapshot(_ vm: String, _ name: String) -> String { snapshots(of: vm) + name }
   public static func task(_ id: String) -> String { tasks + id }
   public static func maintenance(_ node: String) -> String { maintenance + node }
+  /// Who may run the VM: `VMOwner` (node and epoch).
+  public static func owner(_ vm: String) -> String { owners + vm }
   /// The VM's current (or last) migration; one at a time per VM.
   public static func migration(_ vm: String) -> String { migrations + vm }
   public static func event(_ id: String) -> String { events + id }

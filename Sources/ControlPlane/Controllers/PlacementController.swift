@@ -31,9 +31,10 @@ public struct PlacementController: Sendable {
         let decision = try Placement.place(request, in: snapshot, policy: policy)
         var placed = vm
         placed.node = decision.node
+        placed.epoch += 1
         let result = try await store.txn(
           if: [leader.compare, .modRevision(record.key, equals: record.modRevision)],
-          then: [try .putJSON(record.key, placed)])
+          then: try repository.assignment(placed))
         guard result.succeeded else { continue }
         snapshot.place(request, on: decision.node)
         try await repository.record(
@@ -45,7 +46,7 @@ public struct PlacementController: Sendable {
         if status.lastError != error.message {
           status.lastError = error.message
           status.updatedAt = Date()
-          try await repository.putStatus(vm.name, status)
+          try await repository.putUnplacedStatus(vm.name, status)
           try await repository.record(
             KazeEvent(level: .warning, kind: "vm.unplaceable", vm: vm.name, message: error.message))
         }

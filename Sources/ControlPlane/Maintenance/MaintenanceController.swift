@@ -129,9 +129,10 @@ public struct MaintenanceController: Sendable {
     var vm = try record.decodeJSON(VM.self)
     guard vm.node == node else { return }
     vm.node = target
+    vm.epoch += 1
     let result = try await store.txn(
       if: [leader.compare, .modRevision(record.key, equals: record.modRevision)],
-      then: [try .putJSON(record.key, vm)])
+      then: try repository.assignment(vm))
     if result.succeeded {
       try await repository.record(
         KazeEvent(

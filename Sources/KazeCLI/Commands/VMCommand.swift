@@ -36,6 +36,9 @@ struct VMCommand: AsyncParsableCommand {
     @Option(
       name: .customLong("node-selector"), help: "A node label KEY=VALUE it needs; repeat for more.")
     var nodeSelector: [String] = []
+    @Flag(help: "High availability: restart it on another node when its node fails.") var ha = false
+    @Option(help: "HA restart priority, 0-1000 (higher first).") var haPriority: Int?
+    @Flag(help: "Accept an HA VM that N+1 admission control refuses.") var force = false
     @Flag(help: "Start the VM once it is created.") var start = false
 
     func run() async throws {
@@ -68,10 +71,11 @@ struct VMCommand: AsyncParsableCommand {
           machine: try parse(machine, "machine"), firmware: try parse(firmware, "firmware"),
           osType: try parse(osType, "os"), cmdline: cmdline, affinityGroup: affinityGroup,
           antiAffinityGroup: antiAffinityGroup, node: node,
-          nodeSelector: selector.isEmpty ? nil : selector, start: start)
+          nodeSelector: selector.isEmpty ? nil : selector,
+          ha: ha || haPriority != nil ? HAPolicy(priority: haPriority ?? 100) : nil, start: start)
         try request.validate()
         let client = try options.client()
-        var view = try await client.createVM(request)
+        var view = try await client.createVM(request, force: force)
         if start {
           view = try await waitForPhase(client, name, .running)
         }
@@ -139,6 +143,18 @@ struct VMCommand: AsyncParsableCommand {
             if case .bridge(let bridge) = nic.kind { "bridge \(bridge)" } else { "user" }
           rows.append(("net\(index)", "\(network), \(nic.mac)"))
         }
+        if let ha = vm.ha, ha.enabled {
+          rows.append(
+            (
+              "ha",
+              "on, priority \(ha.priority), relocations \(vm.haRelocations)/\(ha.maxRelocations)"
+                + (ha.preferredNodes.isEmpty
+                  ? "" : ", prefers \(ha.preferredNodes.joined(separator: ", "))")
+            ))
+        } else {
+          rows.append(("ha", "off"))
+        }
+        rows.append(("epoch", "\(vm.epoch)"))
         if let group = vm.spec.affinityGroup { rows.append(("affinity group", group)) }
         if let group = vm.spec.antiAffinityGroup { rows.append(("anti-affinity group", group)) }
         if let error = status.lastError { rows.append(("last error", error)) }
@@ -158,12 +174,28 @@ struct VMCommand: AsyncParsableCommand {
     @Option var cpus: Int?
     @Option(help: "Memory in MiB.") var memory: Int?
     @Option var cmdline: String?
+    @Option(help: "High availability: on or off.") var ha: String?
+    @Option(help: "HA restart priority, 0-1000.") var haPriority: Int?
+    @Flag(help: "Accept HA that N+1 admission control refuses.") var force = false
 
     func run() async throws {
       try await KazeCLI.run {
-        let request = UpdateVMRequest(cpus: cpus, memoryMiB: memory, cmdline: cmdline)
+        var policy: HAPolicy?
+        if ha != nil || haPriority != nil {
+          let client = try options.client()
+          var current = try await client.vm(name).vm.ha ?? HAPolicy(enabled: false)
+          switch ha {
+          case "on"?: current.enabled = true
+          case "off"?: current.enabled = false
+          case nil: break
+          case let other?: throw KazeError.invalid("ha", "'\(other)' is not allowed; use on or off")
+          }
+          if let haPriority { current.priority = haPriority }
+          policy = current
+        }
+        let request = UpdateVMRequest(cpus: cpus, memoryMiB: memory, cmdline: cmdline, ha: policy)
         try request.validate()
-        let view = try await options.client().updateVM(name, request)
+        let view = try await options.client().updateVM(name, request, force: force)
         if options.json { try Output.json(view) } else { print("updated \(name)") }
       }
     }

@@ -22,11 +22,13 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
   public var node: String?
   /// Labels its node must carry.
   public var nodeSelector: [String: String]?
+  /// High availability: restart on another node when this one fails.
+  public var ha: HAPolicy?
   public var start: Bool?
 
   enum CodingKeys: String, CodingKey, CaseIterable {
     case name, image, cpus, memoryMiB, disks, nics, machine, firmware, osType, cpuModel, cmdline,
-      affinityGroup, antiAffinityGroup, node, nodeSelector, start
+      affinityGroup, antiAffinityGroup, node, nodeSelector, ha, start
   }
 
   public init(
@@ -34,8 +36,10 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
     disks: [DiskRequest]? = nil, nics: [NICRequest]? = nil, machine: MachineType? = nil,
     firmware: Firmware? = nil, osType: OSType? = nil, cpuModel: String? = nil,
     cmdline: String? = nil, affinityGroup: String? = nil, antiAffinityGroup: String? = nil,
-    node: String? = nil, nodeSelector: [String: String]? = nil, start: Bool? = nil
+    node: String? = nil, nodeSelector: [String: String]? = nil, ha: HAPolicy? = nil,
+    start: Bool? = nil
   ) {
+    self.ha = ha
     self.node = node
     self.nodeSelector = nodeSelector
     self.affinityGroup = affinityGroup
@@ -72,6 +76,7 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
     antiAffinityGroup = try c.decodeIfPresent(String.self, forKey: .antiAffinityGroup)
     node = try c.decodeIfPresent(String.self, forKey: .node)
     nodeSelector = try c.decodeIfPresent([String: String].self, forKey: .nodeSelector)
+    ha = try c.decodeIfPresent(HAPolicy.self, forKey: .ha)
     start = try c.decodeIfPresent(Bool.self, forKey: .start)
   }
 
@@ -92,6 +97,7 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
     if let affinityGroup { try Validators.name(affinityGroup, field: "affinityGroup") }
     if let antiAffinityGroup { try Validators.name(antiAffinityGroup, field: "antiAffinityGroup") }
     if let node { try Validators.name(node, field: "node") }
+    try ha?.validate()
     for (key, value) in nodeSelector ?? [:]
     where key.isEmpty || key.contains("=") || value.contains("=") {
       throw KazeError.invalid("nodeSelector", "'\(key)=\(value)' is not a KEY=VALUE label")
@@ -166,13 +172,17 @@ public struct UpdateVMRequest: Codable, Sendable, Equatable {
   public var cpus: Int?
   public var memoryMiB: Int?
   public var cmdline: String?
+  /// A new HA policy (takes effect at once); `{"enabled": false}` turns HA off.
+  public var ha: HAPolicy?
 
-  enum CodingKeys: String, CodingKey, CaseIterable { case cpus, memoryMiB, cmdline }
+  enum CodingKeys: String, CodingKey, CaseIterable { case cpus, memoryMiB, cmdline, ha }
 
-  public init(cpus: Int? = nil, memoryMiB: Int? = nil, cmdline: String? = nil) {
+  public init(cpus: Int? = nil, memoryMiB: Int? = nil, cmdline: String? = nil, ha: HAPolicy? = nil)
+  {
     self.cpus = cpus
     self.memoryMiB = memoryMiB
     self.cmdline = cmdline
+    self.ha = ha
   }
 
   public init(from decoder: any Decoder) throws {
@@ -181,9 +191,11 @@ public struct UpdateVMRequest: Codable, Sendable, Equatable {
     cpus = try c.decodeIfPresent(Int.self, forKey: .cpus)
     memoryMiB = try c.decodeIfPresent(Int.self, forKey: .memoryMiB)
     cmdline = try c.decodeIfPresent(String.self, forKey: .cmdline)
+    ha = try c.decodeIfPresent(HAPolicy.self, forKey: .ha)
   }
 
   public func validate() throws {
+    try ha?.validate()
     if let cpus { try Validators.cpus(cpus) }
     if let memoryMiB { try Validators.memory(memoryMiB) }
     if let cmdline { try Validators.kernelCommandLine(cmdline) }

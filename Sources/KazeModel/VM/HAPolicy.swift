@@ -24,6 +24,23 @@ public struct HAPolicy: Codable, Sendable, Equatable {
     self.preferredNodes = preferredNodes
   }
 
+  enum CodingKeys: String, CodingKey, CaseIterable {
+    case enabled, priority, maxRestarts, maxRelocations, preferredNodes
+  }
+
+  /// Every field is optional in requests; unknown fields are refused.
+  public init(from decoder: any Decoder) throws {
+    try decoder.rejectUnknownKeys(CodingKeys.self)
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    let defaults = HAPolicy()
+    enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? defaults.enabled
+    priority = try c.decodeIfPresent(Int.self, forKey: .priority) ?? defaults.priority
+    maxRestarts = try c.decodeIfPresent(Int.self, forKey: .maxRestarts) ?? defaults.maxRestarts
+    maxRelocations =
+      try c.decodeIfPresent(Int.self, forKey: .maxRelocations) ?? defaults.maxRelocations
+    preferredNodes = try c.decodeIfPresent([String].self, forKey: .preferredNodes) ?? []
+  }
+
   public func validate(field: String = "ha") throws {
     guard (0...1000).contains(priority) else {
       throw KazeError.invalid("\(field).priority", "\(priority) is not allowed; use 0 to 1000")

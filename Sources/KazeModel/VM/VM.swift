@@ -15,13 +15,27 @@ public struct VM: Codable, Sendable, Equatable {
   public var rebootRequests: Int
   /// The node this VM is assigned to; nil until the placement controller decides.
   public var node: String?
+  /// Ownership epoch: bumped whenever the VM is given to a node (placement, migration,
+  /// recovery), mirrored in its `VMOwner` key.
+  public var epoch: Int
+  /// High availability; nil or disabled: the VM stays down when its node dies.
+  public var ha: HAPolicy?
+  /// How many times HA moved this VM to another node.
+  public var haRelocations: Int
+  /// Set by HA recovery until the new node reports the VM running.
+  public var recovery: RecoveryInfo?
   public var createdAt: Date
 
   public init(
     id: UUID = UUID(), name: String, owner: String = "admin", image: String?, spec: VMSpec,
     desired: DesiredPower = .stopped, stopMode: StopMode = .acpi, rebootRequests: Int = 0,
-    node: String? = nil, createdAt: Date = Date()
+    node: String? = nil, epoch: Int = 0, ha: HAPolicy? = nil, haRelocations: Int = 0,
+    recovery: RecoveryInfo? = nil, createdAt: Date = Date()
   ) {
+    self.epoch = epoch
+    self.ha = ha
+    self.haRelocations = haRelocations
+    self.recovery = recovery
     self.id = id
     self.name = name
     self.owner = owner
@@ -32,6 +46,17 @@ public struct VM: Codable, Sendable, Equatable {
     self.rebootRequests = rebootRequests
     self.node = node
     self.createdAt = createdAt
+  }
+}
+
+/// Where an HA recovery came from and when the node's death was noticed.
+public struct RecoveryInfo: Codable, Sendable, Equatable {
+  public var from: String
+  public var detectedAt: Date
+
+  public init(from: String, detectedAt: Date) {
+    self.from = from
+    self.detectedAt = detectedAt
   }
 }
 

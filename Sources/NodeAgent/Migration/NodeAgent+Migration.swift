@@ -35,6 +35,7 @@ extension NodeAgent {
       // The VM is ours now: adopt the QEMU that received it.
       guard var adopted = runtime else { return }
       adopted.incomingMigration = nil
+      adopted.epoch = vm.epoch
       adopted.phase = .running
       adopted.startedAt = Date()
       adopted.rebootsDone = vm.rebootRequests
@@ -207,6 +208,7 @@ extension NodeAgent {
         throw KazeError(.conflict, "\(vm.name) changed owner during the migration")
       }
       moved.node = migration.target
+      moved.epoch += 1
       closed.state = .completed
       closed.finishedAt = Date()
       closed.progress = MigrationProgress(
@@ -218,7 +220,7 @@ extension NodeAgent {
           .modRevision(vmRecord.key, equals: vmRecord.modRevision),
           .modRevision(migrationRecord.key, equals: migrationRecord.modRevision),
         ],
-        then: [try .putJSON(vmRecord.key, moved), try .putJSON(migrationRecord.key, closed)])
+        then: try repository.assignment(moved) + [try .putJSON(migrationRecord.key, closed)])
       if result.succeeded {
         _ = try? await repository.updateTask(migration.id) {
           $0.state = .succeeded

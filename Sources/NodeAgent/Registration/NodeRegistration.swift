@@ -11,12 +11,18 @@ public struct NodeRegistration: Sendable {
   public let node: Node
   public let ttl: Duration
   public let logger: Logger
+  /// Told when a renewal sent at the given instant succeeded (feeds the fencing watchdog).
+  public let renewed: @Sendable (ContinuousClock.Instant) -> Void
 
-  public init(store: any ClusterStore, node: Node, ttl: Duration, logger: Logger) {
+  public init(
+    store: any ClusterStore, node: Node, ttl: Duration, logger: Logger,
+    renewed: @escaping @Sendable (ContinuousClock.Instant) -> Void = { _ in }
+  ) {
     self.store = store
     self.node = node
     self.ttl = ttl
     self.logger = logger
+    self.renewed = renewed
   }
 
   /// Writes the node record once, keeping the maintenance flag an admin may have set.
@@ -32,11 +38,15 @@ public struct NodeRegistration: Sendable {
   public func run() async {
     while !Task.isCancelled {
       do {
+        let granted = ContinuousClock.now
         let lease = try await store.grantLease(ttl: ttl)
         try await store.put(StoreKeys.alive(node.name), Data(node.address.utf8), lease: lease)
+        renewed(granted)
         while !Task.isCancelled {
           try await Task.sleep(for: ttl / 5)
+          let sent = ContinuousClock.now
           try await store.keepAlive(lease)
+          renewed(sent)
         }
         try? await store.revokeLease(lease)
       } catch is CancellationError {

@@ -25,6 +25,8 @@ struct VMRuntime {
   var lastWritten: VMStatus?
   /// The CPU model this QEMU runs the guest with.
   var cpuModel: String?
+  /// The ownership epoch under which this node runs the VM.
+  var epoch: Int?
   /// On the target of a live migration: the migration this QEMU is waiting for (`-incoming`).
   var incomingMigration: String?
   /// On the source: the migration the agent is driving; the reconcile loop leaves the VM alone.

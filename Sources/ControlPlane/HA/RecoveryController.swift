@@ -1,0 +1,126 @@
+import ClusterStore
+import Foundation
+import KazeModel
+import Logging
+import Scheduler
+
+/// Restarts the HA VMs of dead nodes on healthy ones. A node is dead once its liveness key (on
+/// its lease) is gone; by then the node has fenced itself (its watchdog fires before the lease
+/// can expire). Each VM is reassigned in one guarded transaction that bumps its ownership epoch,
+/// highest priority first, within capacity, preferred nodes first, spread otherwise.
+public actor RecoveryController {
+  public let repository: Repository
+  public let policy: PlacementPolicy
+  public let logger: Logger
+  /// Extra wait after a lease expired before acting (clock and scheduling slack).
+  public let grace: Duration
+  private var deadSince: [String: Date] = [:]
+  private var reported: Set<String> = []
+
+  public init(
+    repository: Repository, policy: PlacementPolicy, logger: Logger,
+    grace: Duration = .milliseconds(200)
+  ) {
+    self.repository = repository
+    self.policy = policy
+    self.logger = logger
+    self.grace = grace
+  }
+
+  public func reconcile(guard leader: LeaderGuard) async throws {
+    let nodes = try await repository.nodes()
+    let alive = try await repository.aliveNodes()
+    let dead = Set(nodes.map(\.name)).subtracting(alive)
+    let now = Date()
+    for node in dead where deadSince[node] == nil {
+      deadSince[node] = now
+      try await repository.record(
+        KazeEvent(level: .warning, kind: "node.lost", node: node, message: "\(node) lost its lease")
+      )
+    }
+    deadSince = deadSince.filter { dead.contains($0.key) }
+    let ready = dead.filter { now.timeIntervalSince(deadSince[$0] ?? now) >= grace.seconds }
+    guard !ready.isEmpty else { return }
+    var vms = try await repository.vms()
+    var snapshot = ClusterSnapshot(nodes: nodes, alive: alive, vms: vms)
+    let candidates = vms.filter {
+      $0.ha?.enabled == true && $0.desired != .stopped && ready.contains($0.node ?? "")
+    }.sorted { ($0.ha?.priority ?? 0, $1.name) > ($1.ha?.priority ?? 0, $0.name) }
+    for vm in candidates {
+      guard let from = vm.node, let ha = vm.ha else { continue }
+      do {
+        if vm.haRelocations >= ha.maxRelocations {
+          throw KazeError(.invalidState, "it was relocated \(vm.haRelocations) times (its limit)")
+        }
+        let localPools = Set(
+          nodes.first { $0.name == from }?.pools.filter { $0.kind == "dir" }.map(\.name) ?? [])
+        if let disk = vm.spec.disks.first(where: { localPools.contains($0.pool) }) {
+          throw KazeError(.invalidState, "\(disk.name) is on \(from)'s local pool '\(disk.pool)'")
+        }
+        var request = PlacementRequest(for: vm)
+        request.excludedNodes = [from]
+        let target = try choose(request, preferred: ha.preferredNodes, in: snapshot)
+        try await reassign(
+          vm, from: from, to: target, detectedAt: deadSince[from] ?? now, leader: leader)
+        snapshot.place(request, on: target)
+        if let index = vms.firstIndex(where: { $0.name == vm.name }) { vms[index].node = target }
+        reported.remove(vm.name)
+      } catch let error as KazeError where error.code != .conflict {
+        guard !reported.contains(vm.name) else { continue }
+        reported.insert(vm.name)
+        try await repository.record(
+          KazeEvent(
+            level: .error, kind: "vm.recovery-blocked", vm: vm.name, node: from,
+            message: "cannot restart \(vm.name) after \(from) failed: \(error.message)"))
+      }
+    }
+  }
+
+  private func choose(
+    _ request: PlacementRequest, preferred: [String], in snapshot: ClusterSnapshot
+  )
+    throws -> String
+  {
+    for name in preferred {
+      if let entry = snapshot.nodes.first(where: { $0.node.name == name }),
+        Placement.infeasibility(request, on: entry, policy: policy) == nil
+      {
+        return name
+      }
+    }
+    return try Placement.place(request, in: snapshot, policy: policy).node
+  }
+
+  private func reassign(
+    _ vm: VM, from: String, to target: String, detectedAt: Date, leader: LeaderGuard
+  ) async throws {
+    let store = repository.store
+    guard let record = try await store.get(StoreKeys.vm(vm.name)) else { return }
+    var moved = try record.decodeJSON(VM.self)
+    guard moved.node == from else { return }
+    let owner = VMOwner(node: from, epoch: moved.epoch)
+    moved.node = target
+    moved.epoch += 1
+    moved.haRelocations += 1
+    moved.recovery = RecoveryInfo(from: from, detectedAt: detectedAt)
+    let result = try await store.txn(
+      if: [
+        leader.compare, .modRevision(record.key, equals: record.modRevision),
+        try .jsonValue(StoreKeys.owner(vm.name), equals: owner),
+      ],
+      then: try repository.assignment(moved) + [
+        try .putJSON(
+          StoreKeys.status(vm.name),
+          VMStatus(phase: .pending, node: target, lastError: "recovering: \(from) failed"))
+      ])
+    guard result.succeeded else { throw KazeError(.conflict, "\(vm.name) changed") }
+    try await repository.record(
+      KazeEvent(
+        level: .warning, kind: "vm.recovering", vm: vm.name, node: target,
+        message: "\(from) failed; restarting \(vm.name) on \(target) (epoch \(moved.epoch))"))
+  }
+}
+
+extension Duration {
+  var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import KazeClient
+import KazeModel
+import KazeTestSupport
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+extension RealGuests {
+  /// High availability: a failed node's HA VMs run again elsewhere within seconds, never twice.
+  @Suite("High availability in a three-node cluster")
+  struct HATests {
+    /// Samples, every 100 ms, how many QEMU processes run each VM across the whole machine.
+    final class TwinMonitor: @unchecked Sendable {
+      private let lock = NSLock()
+      private var worst: [String: Int] = [:]
+      private var task: Task<Void, Never>?
+
+      func start(_ ids: [String: String]) {
+        task = Task.detached { [self] in
+          while !Task.isCancelled {
+            for (name, id) in ids {
+              let count = KazedHarness.qemuProcesses(vmID: id).count
+              lock.withLock { worst[name] = max(worst[name] ?? 0, count) }
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+          }
+        }
+      }
+
+      func stop() -> [String: Int] {
+        task?.cancel()
+        return lock.withLock { worst }
+      }
+    }
+
+    @Test(
+      "power loss of a node: its HA VMs run again on other nodes, never twice; others stay down")
+    func powerLoss() async throws {
+      let cluster = try ClusterHarness()
+      defer { cluster.cleanUp() }
+      try await cluster.start()
+      try await cluster.importTestImage()
+      let client = cluster.client
+      let victim = "node-2"
+      for (name, priority) in [("db", 500), ("web", 100)] {
+        _ = try await client.createVM(
+          CreateVMRequest(
+            name: name, image: "tiny", memoryMiB: 160, disks: [DiskRequest(size: "8M")],
+            node: victim,
+            ha: HAPolicy(priority: priority), start: true))
+      }
+      _ = try await client.createVM(
+        CreateVMRequest(
+          name: "batch", image: "tiny", memoryMiB: 160, disks: [DiskRequest(size: "8M")],
+          node: victim,
+          start: true))
+      var ids: [String: String] = [:]
+      for name in ["db", "web", "batch"] {
+        let view = try await eventually("\(name) running", timeout: .seconds(180)) {
+          let view = try await client.vm(name)
+          return view.status.phase == .running ? view : nil
+        }
+        ids[name] = view.vm.id.uuidString.lowercased()
+      }
+      let monitor = TwinMonitor()
+      monitor.start(ids)
+      // Power loss: kazed and every QEMU of the node die at once.
+      let node = try #require(cluster.node(victim))
+      let pids = node.qemuPids()
+      node.crash()
+      for pid in pids { kill(pid, SIGKILL) }
+      let survivor = cluster.liveClient(excluding: victim)
+      for name in ["db", "web"] {
+        let view = try await eventually("\(name) running again elsewhere", timeout: .seconds(120)) {
+          let view = try await survivor.vm(name)
+          return view.status.phase == .running && view.vm.node != victim
+            && view.status.node == view.vm.node
+            ? view : nil
+        }
+        #expect(view.vm.epoch >= 2)
+        #expect(view.vm.haRelocations == 1)
+        try await eventually("\(name) ticks on \(view.vm.node ?? "?")", timeout: .seconds(120)) {
+          try await survivor.console(name, lines: 50).lines.contains { $0.hasPrefix("tick") }
+            ? true : nil
+        }
+      }
+      let batch = try await survivor.vm("batch")
+      #expect(batch.vm.node == victim, "a VM without HA stays with its node")
+      let kinds = try await survivor.events(limit: 500).map(\.kind)
+      #expect(kinds.contains("node.lost"))
+      #expect(kinds.filter { $0 == "vm.recovering" }.count == 2)
+      #expect(kinds.filter { $0 == "vm.recovered" }.count == 2)
+      let worst = monitor.stop()
+      for (name, count) in worst { #expect(count <= 1, "\(name) ran \(count) times at once") }
+
+      // The node comes back: it joins again and runs nothing it no longer owns.
+      try await node.start()
+      try await eventually("\(victim) online", timeout: .seconds(60)) {
+        try await survivor.node(victim).state == .online ? true : nil
+      }
+      try await Task.sleep(for: .seconds(2))
+      for name in ["db", "web"] {
+        #expect(KazedHarness.qemuProcesses(vmID: ids[name] ?? "").count == 1, "\(name) runs once")
+      }
+    }
+
+    @Test("HA admission refuses what the cluster could not restart, unless forced")
+    func admission() async throws {
+      let cluster = try ClusterHarness()
+      defer { cluster.cleanUp() }
+      try await cluster.start()
+      try await cluster.importTestImage()
+      let usable = try #require(try await cluster.client.nodes().map(\.node.memoryMiB).min()) - 512
+      let big = usable * 2 / 3
+      _ = try await cluster.client.createVM(
+        CreateVMRequest(name: "ha-1", image: "tiny", memoryMiB: big, node: "node-1", ha: HAPolicy())
+      )
+      _ = try await cluster.client.createVM(
+        CreateVMRequest(name: "ha-2", image: "tiny", memoryMiB: big, node: "node-2", ha: HAPolicy())
+      )
+      do {
+        _ = try await cluster.client.createVM(
+          CreateVMRequest(
+            name: "ha-3", image: "tiny", memoryMiB: big, node: "node-3", ha: HAPolicy()))
+        Issue.record("admitted an HA VM the cluster could not restart")
+      } catch let error as KazeError {
+        #expect(error.field == "ha")
+        #expect(error.message.contains("could not restart"), "\(error.message)")
+      }
+      _ = try await cluster.client.createVM(
+        CreateVMRequest(
+          name: "ha-3", image: "tiny", memoryMiB: big, node: "node-3", ha: HAPolicy()),
+        force: true)
+      let out = try cluster.nodes[0].kaze("vm", "show", "ha-3")
+      #expect(out.stdout.contains("ha") && out.stdout.contains("on, priority 100"), "\(out.stdout)")
+    }
+  }
+}
