@@ -9,22 +9,42 @@ final class ClusterHarness: @unchecked Sendable {
   let root: String
   let etcd: EtcdCluster
   let nodes: [KazedHarness]
+  /// With `partitionable`, each node reaches etcd through proxies on its own address, so that
+  /// one node's link to the store can be cut while its processes keep running.
+  let proxies: [String: [TCPProxy]]
 
-  init(nodes count: Int = 3) throws {
+  init(nodes count: Int = 3, partitionable: Bool = false) throws {
     let root = NSTemporaryDirectory() + "kaze-cluster-\(UUID().uuidString.prefix(8).lowercased())"
     let shared = root + "/shared"
     try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
     let etcd = try EtcdCluster(members: 3)
     self.root = root
     self.etcd = etcd
+    var proxies: [String: [TCPProxy]] = [:]
+    if partitionable {
+      for index in 1...count {
+        proxies["node-\(index)"] = try etcd.members.map {
+          try TCPProxy(host: "127.0.0.\(index + 1)", to: "127.0.0.1", port: $0.clientPort)
+        }
+      }
+    }
+    self.proxies = proxies
     nodes = try (1...count).map { index in
-      try KazedHarness(
+      let store =
+        proxies["node-\(index)"].map { "etcd://" + $0.map(\.address).joined(separator: ",") }
+        ?? etcd.storeURL
+      return try KazedHarness(
         name: "node-\(index)", host: "127.0.0.\(index + 1)", dataDir: "\(root)/node-\(index)",
         extraArguments: [
-          "--store", etcd.storeURL, "--shared-pool", shared, "--label", "rack=r\(index)",
+          "--store", store, "--shared-pool", shared, "--label", "rack=r\(index)",
         ])
     }
   }
+
+  /// Cuts one node off the store (its processes keep running).
+  func cut(_ node: String) { proxies[node]?.forEach { $0.cut() } }
+
+  func restore(_ node: String) { proxies[node]?.forEach { $0.restore() } }
 
   func start() async throws {
     await Limiter.etcd.acquire()
@@ -52,6 +72,7 @@ final class ClusterHarness: @unchecked Sendable {
 
   func cleanUp() {
     for node in nodes { node.cleanUp() }
+    for list in proxies.values { list.forEach { $0.stop() } }
     etcd.destroy()
     Task { await Limiter.etcd.release() }
     if ProcessInfo.processInfo.environment["KAZE_KEEP_TEST_DATA"] != "1" {
