@@ -20,7 +20,7 @@ public struct NodeConfiguration: Sendable {
 
   public init(
     name: String, address: String, dataDirectory: String, accelerator: AcceleratorProbe.Result,
-    pools: StoragePools, leaseTTL: Duration = .seconds(5), shutdownTimeout: Duration = .seconds(30),
+    pools: StoragePools, leaseTTL: Duration = .seconds(3), shutdownTimeout: Duration = .seconds(30),
     restartBackoff: (first: Duration, max: Duration) = (.seconds(1), .seconds(30)),
     labels: [String: String] = [:]
   ) {

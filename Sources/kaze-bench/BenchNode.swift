@@ -92,6 +92,40 @@ final class BenchNode: @unchecked Sendable {
     return kib / 1024
   }
 
+  /// Power loss: kazed and every QEMU it started die at once.
+  func powerLoss() {
+    let pids = qemuPids()
+    crash()
+    for pid in pids { kill(pid, SIGKILL) }
+  }
+
+  func qemuPids() -> [pid_t] {
+    let run = dataDir + "/run"
+    return ((try? FileManager.default.contentsOfDirectory(atPath: run)) ?? []).compactMap { dir in
+      guard let text = try? String(contentsOfFile: "\(run)/\(dir)/qemu.pid", encoding: .utf8) else {
+        return nil
+      }
+      return pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+  }
+
+  /// Where this node writes the serial log of a VM it runs.
+  func consoleLogPath(vmName: String, client: KazeClient) -> String {
+    let run = dataDir + "/run"
+    for dir in (try? FileManager.default.contentsOfDirectory(atPath: run)) ?? [] {
+      let path = "\(run)/\(dir)/console.log"
+      if FileManager.default.fileExists(atPath: path),
+        let cmdline = try? String(contentsOfFile: "\(run)/\(dir)/qemu.pid", encoding: .utf8),
+        let pid = pid_t(cmdline.trimmingCharacters(in: .whitespacesAndNewlines)),
+        let args = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+        String(decoding: args, as: UTF8.self).contains("guest=\(vmName),")
+      {
+        return path
+      }
+    }
+    return "/nonexistent"
+  }
+
   /// `kill -9` of kazed alone (its VMs keep running).
   func crash() {
     guard pid > 0 else { return }

@@ -11,7 +11,7 @@ final class BenchCluster: @unchecked Sendable {
   let shared: String
   var nodes: [BenchNode] = []
 
-  init(nodes count: Int, kazed: String, leaseTTL: Int = 5) async throws {
+  init(nodes count: Int, kazed: String, leaseTTL: Int = 3) async throws {
     etcd = try EtcdCluster(members: 1)
     try etcd.start()
     try await etcd.waitUntilHealthy()
@@ -98,7 +98,7 @@ struct FailoverBench: AsyncParsableCommand {
     commandName: "failover", abstract: "Leader failover time in a three-node cluster.")
   @OptionGroup var options: BenchOptions
   @Option var runs = 5
-  @Option(help: "Node lease TTL, seconds.") var leaseTtl = 5
+  @Option(help: "Node lease TTL, seconds.") var leaseTtl = 3
 
   func run() async throws {
     let cluster = try await BenchCluster(nodes: 3, kazed: options.kazedPath(), leaseTTL: leaseTtl)
@@ -166,5 +166,83 @@ struct SchedulerBench: AsyncParsableCommand {
     let seconds = (clock.now - start).seconds
     let placed = results.filter { (try? $0.get()) != nil }.count
     print(String(format: "placed %d of %d VMs on %d nodes in %.3f s", placed, vms, nodes, seconds))
+  }
+}
+
+/// RTO: from the power loss of a node (kazed and its QEMUs killed) to its HA VM's QEMU running
+/// on another node, and to the guest's first tick there.
+struct HABench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "ha", abstract: "Recovery time of an HA VM after a node's power loss.")
+  @OptionGroup var options: BenchOptions
+  @Option var runs = 10
+  @Option(help: "Node lease TTL, seconds.") var leaseTtl = 3
+
+  func run() async throws {
+    let cluster = try await BenchCluster(nodes: 3, kazed: options.kazedPath(), leaseTTL: leaseTtl)
+    defer { cluster.stop() }
+    try await cluster.nodes[0].importImage(options.image)
+    var toRunning: [Double] = []
+    var toTick: [Double] = []
+    for run in 1...runs {
+      let index = run % cluster.nodes.count
+      let victim = cluster.nodes[index]
+      let observer = cluster.nodes[(index + 1) % cluster.nodes.count].client
+      let name = "ha-\(run)"
+      _ = try await observer.createVM(
+        CreateVMRequest(
+          name: name, image: "tiny", memoryMiB: 160, node: victim.name, ha: HAPolicy(), start: true),
+        force: true)
+      try await victim.until(timeout: .seconds(120)) {
+        (try? await observer.console(name, lines: 20).lines.contains { $0.hasPrefix("tick") })
+          == true
+      }
+      let clock = ContinuousClock()
+      let start = clock.now
+      victim.powerLoss()
+      var elsewhere: String?
+      try await victim.until(poll: .milliseconds(20), timeout: .seconds(120)) {
+        let view = try? await observer.vm(name)
+        guard let view, view.status.phase == .running, view.vm.node != victim.name,
+          view.status.node == view.vm.node
+        else { return false }
+        elsewhere = view.vm.node
+        return true
+      }
+      let running = (clock.now - start).seconds
+      let target = cluster.nodes.first { $0.name == elsewhere }
+      try await victim.until(poll: .milliseconds(20), timeout: .seconds(120)) {
+        let log =
+          target.map {
+            (try? String(
+              contentsOfFile: $0.consoleLogPath(vmName: name, client: observer), encoding: .utf8))
+              ?? ""
+          } ?? ""
+        return log.contains("tick 1")
+      }
+      let tick = (clock.now - start).seconds
+      toRunning.append(running)
+      toTick.append(tick)
+      print(
+        String(
+          format: "run %2d: %@ lost; %@ running on %@ after %.2f s, first tick after %.2f s", run,
+          victim.name, name, elsewhere ?? "?", running, tick))
+      cluster.nodes[index] = try await BenchNode.start(
+        kazed: options.kazedPath(), name: victim.name, host: "127.0.0.\(index + 2)",
+        extra: [
+          "--store", cluster.etcd.storeURL, "--shared-pool", cluster.shared, "--lease-ttl",
+          "\(leaseTtl)",
+        ])
+      try await cluster.nodes[index].until(timeout: .seconds(60)) {
+        (try? await observer.node(victim.name).state) == .online
+      }
+      _ = try? await observer.perform(.stop, on: name)
+      try? await observer.deleteVM(name, force: true)
+    }
+    print(
+      String(
+        format:
+          "HA recovery after power loss (lease %d s), %d runs: to running median %.2f s, max %.2f s; to first tick median %.2f s, max %.2f s",
+        leaseTtl, runs, median(toRunning), toRunning.max() ?? 0, median(toTick), toTick.max() ?? 0))
   }
 }

@@ -47,7 +47,7 @@ struct KazedCommand: AsyncParsableCommand {
   @Option(help: "Kernel to boot for the KVM probe (default: the host's /boot/vmlinuz-*).")
   var probeKernel: String?
 
-  @Option(help: "Seconds of the node's store lease.")
+  @Option(help: "Seconds of the node's store lease (default 3): how fast a dead node is noticed.")
   var leaseTtl: Int?
 
   @Option(help: "Seconds a guest has to power off after an ACPI shutdown before a hard stop.")

@@ -18,7 +18,7 @@ struct Settings: Codable {
   var advertise: String?
   var accel = "auto"
   var probeKernel: String?
-  var leaseTtl = 5
+  var leaseTtl = 3
   var shutdownTimeout = 30
   var cpuOvercommit = 8.0
   var memoryOvercommit = 1.0

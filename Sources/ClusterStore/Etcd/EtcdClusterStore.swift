@@ -48,7 +48,12 @@ public final class EtcdClusterStore: ClusterStore {
     self.endpoints = normalized
     self.options = options
     self.logger = logger
-    self.http = HTTPClient(eventLoopGroupProvider: .singleton)
+    // Every watch holds an HTTP/1 connection for as long as it runs; AsyncHTTPClient's default
+    // of 8 connections per member would let a leader's watches starve its ordinary requests.
+    var configuration = HTTPClient.Configuration()
+    configuration.connectionPool = .init(
+      idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+    self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
   }
 
   /// Parses `etcd://host:port[,host:port…]` as given to `kazed --store`.
