@@ -30,6 +30,13 @@ extension RealGuests {
         }
       }
 
+      /// Returns once every VM has been sampled at least once.
+      func waitForFirstSample(_ count: Int) async {
+        while lock.withLock({ worst.count }) < count {
+          try? await Task.sleep(for: .milliseconds(20))
+        }
+      }
+
       func stop() -> [String: Int] {
         task?.cancel()
         return lock.withLock { worst }
@@ -67,6 +74,7 @@ extension RealGuests {
       }
       let monitor = TwinMonitor()
       monitor.start(ids)
+      await monitor.waitForFirstSample(ids.count)
       // Power loss: kazed and every QEMU of the node die at once.
       let node = try #require(cluster.node(victim))
       let pids = node.qemuPids()
@@ -97,6 +105,7 @@ extension RealGuests {
       for (name, count) in worst {
         #expect(count <= 1, "\(name) ran \(count) times at once: \(worst)")
       }
+      #expect(worst["db"] == 1 && worst["web"] == 1, "the monitor saw the HA VMs run: \(worst)")
 
       // The node comes back: it joins again and runs nothing it no longer owns.
       try await node.start()
@@ -162,6 +171,7 @@ extension RealGuests {
       let oldPid = try #require(before.status.pid)
       let monitor = TwinMonitor()
       monitor.start(["vital": id])
+      await monitor.waitForFirstSample(1)
       cluster.cut(isolated)
       let node = try #require(cluster.node(isolated))
       try await eventually("\(isolated) fences vital", timeout: .seconds(60)) {

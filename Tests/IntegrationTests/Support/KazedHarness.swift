@@ -132,22 +132,21 @@ final class KazedHarness: @unchecked Sendable {
     }
   }
 
-  /// Every live QEMU on this machine whose command line carries this VM id. While QEMU
-  /// daemonizes, its parent and the forked child both exist for a moment with the same command
-  /// line; the child is not counted as a second copy.
+  /// Every QEMU on this machine that runs this VM's guest. A QEMU started with `-daemonize`
+  /// forks twice, and its original process waits until the daemon is ready; that waiting parent
+  /// has the same command line but never opens the guest's devices, so only processes holding
+  /// the serial log open count as a running copy.
   static func qemuProcesses(vmID: String) -> [pid_t] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    let matching = entries.compactMap { pid_t($0) }.filter { isQEMU($0, vmID: vmID) }
-    let set = Set(matching)
-    return matching.filter { !set.contains(parent(of: $0) ?? 0) }
+    return entries.compactMap { pid_t($0) }.filter { isQEMU($0, vmID: vmID) && runsGuest($0) }
   }
 
-  static func parent(of pid: pid_t) -> pid_t? {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-      let close = stat.lastIndex(of: ")")
-    else { return nil }
-    let fields = stat[stat.index(after: close)...].split(separator: " ")
-    return fields.count > 1 ? pid_t(fields[1]) : nil
+  static func runsGuest(_ pid: pid_t) -> Bool {
+    let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+    return fds.contains { fd in
+      (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"))?
+        .hasSuffix("/console.log") == true
+    }
   }
 
   static func isQEMU(_ pid: pid_t, vmID: String) -> Bool {
