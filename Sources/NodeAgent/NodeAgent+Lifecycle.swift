@@ -13,6 +13,7 @@ extension NodeAgent {
     guard let process = runtime.process, !process.isAlive else { return runtime }
     let cause = await runtime.monitor?.shutdownCause
     await runtime.monitor?.close()
+    let ranLong = runtime.startedAt.map { Date().timeIntervalSince($0) > 60 } ?? false
     runtime.process = nil
     runtime.monitor = nil
     runtime.startedAt = nil
@@ -39,10 +40,23 @@ extension NodeAgent {
           "exited unexpectedly"
         }
       runtime.lastError = "QEMU (pid \(process.pid)) \(how)"
-      await event(
-        vm.name, "vm.crashed",
-        "QEMU (pid \(process.pid)) \(how); restarting in \(seconds(backoff))",
-        level: .warning)
+      runtime.consecutiveCrashes = ranLong ? 1 : runtime.consecutiveCrashes + 1
+      if let ha = vm.ha, ha.enabled, runtime.consecutiveCrashes > ha.maxRestarts {
+        // A crash loop on this node: leave the VM down here and let HA move it elsewhere.
+        runtime.phase = .failed
+        runtime.needsRelocation = true
+        runtime.restartNotBefore = ContinuousClock.now + .seconds(3600)
+        await event(
+          vm.name, "vm.crash-loop",
+          "QEMU crashed \(runtime.consecutiveCrashes) times in a row on \(config.name); "
+            + "HA will restart it on another node",
+          level: .error)
+      } else {
+        await event(
+          vm.name, "vm.crashed",
+          "QEMU (pid \(process.pid)) \(how); restarting in \(seconds(backoff))",
+          level: .warning)
+      }
     }
     return runtime
   }

@@ -194,5 +194,42 @@ extension RealGuests {
       let worst = monitor.stop()
       #expect((worst["vital"] ?? 0) <= 1, "vital never ran twice")
     }
+
+    @Test("an HA VM that keeps crashing on its node is restarted on another node")
+    func crashLoop() async throws {
+      let cluster = try ClusterHarness()
+      defer { cluster.cleanUp() }
+      try await cluster.start()
+      try await cluster.importTestImage()
+      let client = cluster.client
+      _ = try await client.createVM(
+        CreateVMRequest(
+          name: "flaky", image: "tiny", memoryMiB: 160, node: "node-1",
+          ha: HAPolicy(maxRestarts: 1),
+          start: true),
+        force: true)
+      var pids: Set<Int32> = []
+      for round in 1...2 {
+        let seen = pids
+        let view = try await eventually("flaky running (round \(round))", timeout: .seconds(120)) {
+          () async throws -> VMView? in
+          let view = try await client.vm("flaky")
+          guard view.status.phase == .running, let pid = view.status.pid, !seen.contains(pid) else {
+            return nil
+          }
+          return view
+        }
+        #expect(view.vm.node == "node-1")
+        guard let pid = view.status.pid else { continue }
+        pids.insert(pid)
+        kill(pid, SIGKILL)
+      }
+      let moved = try await eventually("flaky restarted elsewhere", timeout: .seconds(120)) {
+        let view = try await client.vm("flaky")
+        return view.vm.node != "node-1" && view.status.phase == .running ? view : nil
+      }
+      #expect(moved.vm.haRelocations == 1)
+      #expect(try await client.events(vm: "flaky").contains { $0.kind == "vm.crash-loop" })
+    }
   }
 }

@@ -40,12 +40,16 @@ public actor RecoveryController {
     }
     deadSince = deadSince.filter { dead.contains($0.key) }
     let ready = dead.filter { now.timeIntervalSince(deadSince[$0] ?? now) >= grace.seconds }
-    guard !ready.isEmpty else { return }
+    let statuses = try await repository.statuses()
     var vms = try await repository.vms()
-    var snapshot = ClusterSnapshot(nodes: nodes, alive: alive, vms: vms)
-    let candidates = vms.filter {
-      $0.ha?.enabled == true && $0.desired != .stopped && ready.contains($0.node ?? "")
+    // HA VMs on dead nodes, and those a live node gave up on after a crash loop.
+    let candidates = vms.filter { vm in
+      guard vm.ha?.enabled == true, vm.desired != .stopped, let node = vm.node else { return false }
+      let status = statuses[vm.name]
+      return ready.contains(node) || (status?.needsRelocation == true && status?.node == node)
     }.sorted { ($0.ha?.priority ?? 0, $1.name) > ($1.ha?.priority ?? 0, $0.name) }
+    guard !candidates.isEmpty else { return }
+    var snapshot = ClusterSnapshot(nodes: nodes, alive: alive, vms: vms)
     for vm in candidates {
       guard let from = vm.node, let ha = vm.ha else { continue }
       do {
@@ -117,7 +121,9 @@ public actor RecoveryController {
     try await repository.record(
       KazeEvent(
         level: .warning, kind: "vm.recovering", vm: vm.name, node: target,
-        message: "\(from) failed; restarting \(vm.name) on \(target) (epoch \(moved.epoch))"))
+        message:
+          "\(vm.name) leaves \(from) (node failed or crash loop); restarting it on \(target) "
+          + "(epoch \(moved.epoch))"))
   }
 }
 

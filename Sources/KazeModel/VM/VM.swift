@@ -81,15 +81,19 @@ public struct VMStatus: Codable, Sendable, Equatable {
   public var lastError: String?
   /// Restarts after QEMU died while the VM should have been running.
   public var crashRestarts: Int
+  /// An HA VM that kept crashing on its node (more than `maxRestarts` times in a row): HA
+  /// restarts it on another node.
+  public var needsRelocation: Bool?
   public var rebootsDone: Int
   public var updatedAt: Date
 
   public init(
     phase: VMPhase, node: String? = nil, pid: Int32? = nil, accelerator: String? = nil,
     cpuModel: String? = nil, startedAt: Date? = nil, lastError: String? = nil,
-    crashRestarts: Int = 0, rebootsDone: Int = 0,
+    crashRestarts: Int = 0, needsRelocation: Bool? = nil, rebootsDone: Int = 0,
     updatedAt: Date = Date()
   ) {
+    self.needsRelocation = needsRelocation
     self.phase = phase
     self.node = node
     self.pid = pid

@@ -10,6 +10,9 @@ struct VMRuntime {
   var startedAt: Date?
   var lastError: String?
   var crashRestarts = 0
+  /// Crashes without a run of at least a minute in between.
+  var consecutiveCrashes = 0
+  var needsRelocation = false
   var rebootsDone = 0
   /// When QEMU last confirmed the run state over QMP.
   var verifiedAt: ContinuousClock.Instant?
@@ -37,7 +40,8 @@ struct VMRuntime {
       phase: phase, node: node, pid: process?.pid,
       accelerator: process == nil ? nil : accelerator.rawValue,
       cpuModel: process == nil ? nil : cpuModel, startedAt: startedAt,
-      lastError: lastError, crashRestarts: crashRestarts, rebootsDone: rebootsDone)
+      lastError: lastError, crashRestarts: crashRestarts,
+      needsRelocation: needsRelocation ? true : nil, rebootsDone: rebootsDone)
   }
 }
 
