@@ -30,3 +30,18 @@ public struct WatchEvent: Sendable, Equatable {
     self.version = version
   }
 }
+
+extension WatchEvent {
+  /// Groups events in revision order into one batch per revision, as watches deliver them.
+  public static func batchedByRevision(_ events: [WatchEvent]) -> [[WatchEvent]] {
+    var batches: [[WatchEvent]] = []
+    for event in events {
+      if let last = batches.last?.last, last.modRevision == event.modRevision {
+        batches[batches.count - 1].append(event)
+      } else {
+        batches.append([event])
+      }
+    }
+    return batches
+  }
+}

@@ -111,7 +111,7 @@ extension EtcdClusterStore {
             .unavailable, "etcd cancelled the watch: \(result.cancel_reason ?? "no reason")")
         }
         let events = (result.events ?? []).map(Self.watchEvent)
-        for batch in Self.batches(events) {
+        for batch in WatchEvent.batchedByRevision(events) {
           continuation.yield(batch)
           next = (batch.last?.modRevision ?? 0) + 1
         }
@@ -130,18 +130,5 @@ extension EtcdClusterStore {
     return WatchEvent(
       kind: .put, key: kv.key, value: kv.value, modRevision: kv.modRevision,
       createRevision: kv.createRevision, version: kv.version)
-  }
-
-  /// One batch per revision, as the protocol promises.
-  static func batches(_ events: [WatchEvent]) -> [[WatchEvent]] {
-    var batches: [[WatchEvent]] = []
-    for event in events {
-      if let last = batches.last?.last, last.modRevision == event.modRevision {
-        batches[batches.count - 1].append(event)
-      } else {
-        batches.append([event])
-      }
-    }
-    return batches
   }
 }

@@ -44,7 +44,7 @@ extension SQLiteClusterStore {
       }
       if start <= current {
         let events = try HistoryTable.events(prefix: prefix, from: start, db)
-        for batch in Self.batchedByRevision(events) {
+        for batch in WatchEvent.batchedByRevision(events) {
           continuation.yield(batch)
         }
       }
@@ -52,17 +52,5 @@ extension SQLiteClusterStore {
         id, prefix: prefix, fromRevision: start, continuation: continuation)
       if !active { continuation.finish(throwing: Self.closedError) }
     }
-  }
-
-  static func batchedByRevision(_ events: [WatchEvent]) -> [[WatchEvent]] {
-    var batches: [[WatchEvent]] = []
-    for event in events {
-      if let last = batches.last?.last, last.modRevision == event.modRevision {
-        batches[batches.count - 1].append(event)
-      } else {
-        batches.append([event])
-      }
-    }
-    return batches
   }
 }
