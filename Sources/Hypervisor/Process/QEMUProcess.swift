@@ -85,6 +85,10 @@ public struct QEMUProcess: Sendable, Equatable {
     guard let size = try? handle.seekToEnd(), size > UInt64(keep * 2) else { return }
     try? handle.seek(toOffset: size - UInt64(keep))
     guard let tail = try? handle.readToEnd() else { return }
-    try? tail.write(to: URL(fileURLWithPath: path), options: .atomic)
+    // Write beside the log and rename over it (Foundation's `.atomic` would leave a temporary
+    // folder behind in /tmp on Linux).
+    let temporary = path + ".trimmed"
+    guard (try? tail.write(to: URL(fileURLWithPath: temporary))) != nil else { return }
+    _ = rename(temporary, path)
   }
 }

@@ -50,7 +50,9 @@ func withQEMU<T>(
   process.standardInput = FileHandle.nullDevice
   process.standardOutput = FileHandle.nullDevice
   let stderrPath = directory + "/stderr.log"
-  _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+  // Not FileManager.createFile: on Linux it writes atomically through a temporary folder in
+  // /tmp that it then leaves behind.
+  try Data().write(to: URL(fileURLWithPath: stderrPath))
   let stderr = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
   defer { try? stderr.close() }
   process.standardError = stderr
