@@ -98,11 +98,6 @@ struct DiskController<Context: RequestContext>: Sendable {
   }
 
   private func requireStopped(_ vm: VM, doing action: String) async throws {
-    let status = try await repository.status(vm.name)
-    if status.phase.hasProcess || vm.desired != .stopped {
-      throw KazeError(
-        .invalidState,
-        "cannot \(action) \(vm.name) while it is \(status.phase.rawValue); stop it first")
-    }
+    try await VMService(environment: environment).requireStopped(vm, doing: action)
   }
 }

@@ -51,12 +51,7 @@ struct SnapshotController<Context: RequestContext>: Sendable {
 
   private func stoppedVM(_ context: Context, doing action: String) async throws -> VM {
     let vm = try await repository.requireVM(try context.name())
-    let status = try await repository.status(vm.name)
-    if status.phase.hasProcess || vm.desired != .stopped {
-      throw KazeError(
-        .invalidState,
-        "cannot \(action) \(vm.name) while it is \(status.phase.rawValue); stop it first")
-    }
+    try await VMService(environment: environment).requireStopped(vm, doing: action)
     return vm
   }
 

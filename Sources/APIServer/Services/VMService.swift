@@ -127,6 +127,16 @@ struct VMService: Sendable {
     }
   }
 
+  /// Refuses disk and snapshot work on a VM that runs or is about to (409).
+  func requireStopped(_ vm: VM, doing action: String) async throws {
+    let status = try await repository.status(vm.name)
+    if status.phase.hasProcess || vm.desired != .stopped {
+      throw KazeError(
+        .invalidState,
+        "cannot \(action) \(vm.name) while it is \(status.phase.rawValue); stop it first")
+    }
+  }
+
   func view(_ name: String) async throws -> VMView {
     let vm = try await repository.requireVM(name)
     return VMView(vm: vm, status: try await repository.status(name))
