@@ -8,6 +8,7 @@ let package = Package(
     .executable(name: "kazed", targets: ["kazed"]),
     .executable(name: "kaze", targets: ["kaze"]),
     .executable(name: "kaze-bench", targets: ["kaze-bench"]),
+    .executable(name: "kaze-fence", targets: ["kaze-fence"]),
   ],
   dependencies: [
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -42,6 +43,8 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(name: "Scheduler", dependencies: ["KazeModel"]),
+    .target(name: "Fencing"),
+    .executableTarget(name: "kaze-fence", dependencies: ["Fencing"]),
     .target(
       name: "ControlPlane",
       dependencies: [
@@ -50,7 +53,7 @@ let package = Package(
     .target(
       name: "NodeAgent",
       dependencies: [
-        "KazeModel", "ClusterStore", "Hypervisor", "Storage", "Networking",
+        "KazeModel", "ClusterStore", "Fencing", "Hypervisor", "Storage", "Networking",
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(
@@ -94,9 +97,13 @@ let package = Package(
     .testTarget(
       name: "ClusterStoreTests", dependencies: ["ClusterStore", "KazeModel", "KazeTestSupport"]),
     .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "KazeModel"]),
+    .testTarget(name: "FencingTests", dependencies: ["Fencing", "KazeModel", "KazeTestSupport"]),
     .testTarget(
       name: "NodeAgentTests",
-      dependencies: ["NodeAgent", "KazeModel", .product(name: "Logging", package: "swift-log")]),
+      dependencies: [
+        "NodeAgent", "Fencing", "KazeModel", "KazeTestSupport",
+        .product(name: "Logging", package: "swift-log"),
+      ]),
     .testTarget(
       name: "APIServerTests",
       dependencies: [

@@ -191,6 +191,7 @@ extension NodeAgent {
       runtime.cpuModel =
         vm.spec.cpuModel ?? baseline ?? QEMUCommandLine.defaultCPUModel(for: context.accelerator)
       let launchContext = context
+      if vm.ha?.enabled == true { fencing.protect(adding: vm.id.uuidString.lowercased()) }
       let process = try await runBlocking {
         try QEMUProcess.launch(vm: vm, arguments: arguments, context: launchContext)
       }
@@ -216,7 +217,6 @@ extension NodeAgent {
         vm.name, wasCrashed ? "vm.restarted" : "vm.started",
         "\(wasCrashed ? "restarted after a crash" : "started") on \(config.name) "
           + "(pid \(process.pid), \(config.accelerator.accelerator.rawValue))")
-      if vm.ha?.enabled == true { fencing.add(vm.name, pid: process.pid) }
       if let recovery = vm.recovery {
         let seconds = Date().timeIntervalSince(recovery.detectedAt)
         await event(

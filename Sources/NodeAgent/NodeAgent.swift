@@ -1,4 +1,5 @@
 import ClusterStore
+import Fencing
 import Foundation
 import Hypervisor
 import KazeModel
@@ -20,7 +21,12 @@ public actor NodeAgent {
 
   public init(config: NodeConfiguration, store: any ClusterStore, logger: Logger) {
     self.config = config
-    self.fencing = FencingWatchdog(ttl: config.leaseTTL, logger: logger)
+    self.fencing = FencingWatchdog(
+      ttl: config.leaseTTL,
+      directory: config.selfFencing ? FenceDirectory(path: config.fenceDirectory) : nil,
+      guardArguments: config.watchdogDevice.map {
+        ["--watchdog-device", $0, "--watchdog-timeout", "\(config.watchdogTimeout)"]
+      } ?? [], logger: logger)
     self.repository = Repository(store: store)
     self.logger = logger
     (kicks, kick) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -193,13 +199,14 @@ public actor NodeAgent {
     trackHAProcesses(vms)
   }
 
-  /// Tells the fencing watchdog which QEMUs to kill if this node loses its lease.
+  /// Tells the fencing watchdog which VMs' QEMUs to kill if this node loses its lease: the HA
+  /// VMs assigned here.
   func trackHAProcesses(_ vms: [VM]) {
-    var processes: [String: pid_t] = [:]
-    for vm in vms where vm.ha?.enabled == true {
-      if let pid = runtimes[vm.name]?.process?.pid { processes[vm.name] = pid }
-    }
-    fencing.track(processes)
+    fencing.protect(
+      Set(
+        vms.filter { $0.ha?.enabled == true && $0.node == config.name }.map {
+          $0.id.uuidString.lowercased()
+        }))
   }
 
   func reconcile(_ vm: VM) async {

@@ -59,6 +59,16 @@ struct KazedCommand: AsyncParsableCommand {
   @Option(help: "Memory the scheduler may place per MiB of host memory (default 1: none).")
   var memoryOvercommit: Double?
 
+  @Option(
+    help: """
+      A Linux watchdog device (e.g. /dev/watchdog with the softdog module) the fence guard \
+      arms as a backstop: the host resets if the guard cannot fence in time. Clusters only.
+      """)
+  var watchdogDevice: String?
+
+  @Option(help: "Seconds of the watchdog device's timeout (default 1; at most half the lease TTL).")
+  var watchdogTimeout: Int?
+
   @Option(help: "Log level: trace, debug, info, notice, warning, error.")
   var logLevel: String?
 

@@ -59,7 +59,8 @@ struct NodeBootstrap {
     let config = NodeConfiguration(
       name: name, address: advertise, dataDirectory: dataDir, accelerator: accelerator,
       pools: storagePools, leaseTTL: .seconds(settings.leaseTtl),
-      shutdownTimeout: .seconds(settings.shutdownTimeout))
+      shutdownTimeout: .seconds(settings.shutdownTimeout), selfFencing: settings.selfFencing,
+      watchdogDevice: settings.watchdogDevice, watchdogTimeout: settings.watchdogTimeout)
     var node = Node(
       name: name, address: advertise, cpus: ProcessInfo.processInfo.activeProcessorCount,
       memoryMiB: Int(ProcessInfo.processInfo.physicalMemory / 1_048_576),

@@ -23,11 +23,14 @@ struct Settings: Codable {
   var cpuOvercommit = 8.0
   var memoryOvercommit = 1.0
   var logLevelName = "info"
+  /// A Linux watchdog device (e.g. /dev/watchdog from `softdog`) the fence guard arms.
+  var watchdogDevice: String?
+  var watchdogTimeout = 1
 
   enum CodingKeys: String, CodingKey, CaseIterable {
     case dataDir, store, sharedPool, labels, listen, nodeName, advertise, accel, probeKernel
     case leaseTtl, shutdownTimeout
-    case cpuOvercommit, memoryOvercommit
+    case cpuOvercommit, memoryOvercommit, watchdogDevice, watchdogTimeout
     case logLevelName = "logLevel"
   }
 
@@ -49,9 +52,20 @@ struct Settings: Codable {
     leaseTtl = try c.decodeIfPresent(Int.self, forKey: .leaseTtl) ?? defaults.leaseTtl
     shutdownTimeout =
       try c.decodeIfPresent(Int.self, forKey: .shutdownTimeout) ?? defaults.shutdownTimeout
+    cpuOvercommit =
+      try c.decodeIfPresent(Double.self, forKey: .cpuOvercommit) ?? defaults.cpuOvercommit
+    memoryOvercommit =
+      try c.decodeIfPresent(Double.self, forKey: .memoryOvercommit) ?? defaults.memoryOvercommit
+    watchdogDevice = try c.decodeIfPresent(String.self, forKey: .watchdogDevice)
+    watchdogTimeout =
+      try c.decodeIfPresent(Int.self, forKey: .watchdogTimeout) ?? defaults.watchdogTimeout
     logLevelName =
       try c.decodeIfPresent(String.self, forKey: .logLevelName) ?? defaults.logLevelName
   }
+
+  /// Fencing protects against a second copy on another node; one node on the embedded store
+  /// has no other node, so it never fences.
+  var selfFencing: Bool { store != "sqlite" }
 
   var logLevel: Logger.Level { Logger.Level(rawValue: logLevelName) ?? .info }
 
@@ -105,6 +119,8 @@ struct Settings: Codable {
     if let value = command.cpuOvercommit { settings.cpuOvercommit = value }
     if let value = command.memoryOvercommit { settings.memoryOvercommit = value }
     if let value = command.logLevel { settings.logLevelName = value }
+    if let value = command.watchdogDevice { settings.watchdogDevice = value }
+    if let value = command.watchdogTimeout { settings.watchdogTimeout = value }
     try settings.validate()
     return settings
   }
@@ -127,6 +143,21 @@ struct Settings: Codable {
     }
     guard (2...300).contains(leaseTtl) else {
       throw ValidationError("--lease-ttl: \(leaseTtl) is not allowed; use 2 to 300 seconds")
+    }
+    if let watchdogDevice {
+      guard selfFencing else {
+        throw ValidationError(
+          "--watchdog-device: a watchdog backs up fencing, which only a cluster store "
+            + "(--store etcd://…) uses")
+      }
+      guard watchdogDevice.hasPrefix("/") else {
+        throw ValidationError("--watchdog-device: '\(watchdogDevice)' must be an absolute path")
+      }
+    }
+    guard (1...max(1, leaseTtl / 2)).contains(watchdogTimeout) else {
+      throw ValidationError(
+        "--watchdog-timeout: \(watchdogTimeout) is not allowed; use 1 to \(max(1, leaseTtl / 2)) "
+          + "seconds (at most half the lease TTL, so a reset comes before the lease expires)")
     }
     guard (1...3600).contains(shutdownTimeout) else {
       throw ValidationError(

@@ -12,35 +12,11 @@ extension RealGuests {
   /// High availability: a failed node's HA VMs run again elsewhere within seconds, never twice.
   @Suite("High availability in a three-node cluster")
   struct HATests {
-    /// Samples, every 100 ms, how many QEMU processes run each VM across the whole machine.
-    final class TwinMonitor: @unchecked Sendable {
-      private let lock = NSLock()
-      private var worst: [String: Int] = [:]
-      private var task: Task<Void, Never>?
-
-      func start(_ ids: [String: String]) {
-        task = Task.detached { [self] in
-          while !Task.isCancelled {
-            for (name, id) in ids {
-              let count = KazedHarness.qemuProcesses(vmID: id).count
-              lock.withLock { worst[name] = max(worst[name] ?? 0, count) }
-            }
-            try? await Task.sleep(for: .milliseconds(100))
-          }
-        }
-      }
-
-      /// Returns once every VM has been sampled at least once.
-      func waitForFirstSample(_ count: Int) async {
-        while lock.withLock({ worst.count }) < count {
-          try? await Task.sleep(for: .milliseconds(20))
-        }
-      }
-
-      func stop() -> [String: Int] {
-        task?.cancel()
-        return lock.withLock { worst }
-      }
+    func monitor(_ cluster: ClusterHarness, _ ids: [String: String]) async -> ChaosMonitor {
+      let monitor = ChaosMonitor(vms: ids, nodes: cluster.nodes.map { ($0.name, $0.dataDir) })
+      monitor.start()
+      await monitor.waitForFirstSample()
+      return monitor
     }
 
     @Test(
@@ -72,14 +48,10 @@ extension RealGuests {
         }
         ids[name] = view.vm.id.uuidString.lowercased()
       }
-      let monitor = TwinMonitor()
-      monitor.start(ids)
-      await monitor.waitForFirstSample(ids.count)
-      // Power loss: kazed and every QEMU of the node die at once.
+      let monitor = await monitor(cluster, ids)
+      // Power loss: kazed, its fence guard and every QEMU of the node die at once.
       let node = try #require(cluster.node(victim))
-      let pids = node.qemuPids()
-      node.crash()
-      for pid in pids { kill(pid, SIGKILL) }
+      node.powerOff()
       let survivor = cluster.liveClient(excluding: victim)
       for name in ["db", "web"] {
         let view = try await eventually("\(name) running again elsewhere", timeout: .seconds(120)) {
@@ -101,10 +73,9 @@ extension RealGuests {
       #expect(kinds.contains("node.lost"))
       #expect(kinds.filter { $0 == "vm.recovering" }.count == 2)
       #expect(kinds.filter { $0 == "vm.recovered" }.count == 2)
-      let worst = monitor.stop()
-      for (name, count) in worst {
-        #expect(count <= 1, "\(name) ran \(count) times at once: \(worst)")
-      }
+      monitor.stop()
+      #expect(monitor.allViolations.isEmpty, "\(monitor.allViolations)")
+      let worst = monitor.worstCounts
       #expect(worst["db"] == 1 && worst["web"] == 1, "the monitor saw the HA VMs run: \(worst)")
 
       // The node comes back: it joins again and runs nothing it no longer owns.
@@ -169,9 +140,7 @@ extension RealGuests {
       }
       let id = before.vm.id.uuidString.lowercased()
       let oldPid = try #require(before.status.pid)
-      let monitor = TwinMonitor()
-      monitor.start(["vital": id])
-      await monitor.waitForFirstSample(1)
+      let monitor = await monitor(cluster, ["vital": id])
       cluster.cut(isolated)
       let node = try #require(cluster.node(isolated))
       try await eventually("\(isolated) fences vital", timeout: .seconds(60)) {
@@ -191,8 +160,63 @@ extension RealGuests {
       try await Task.sleep(for: .seconds(3))
       #expect(KazedHarness.qemuProcesses(vmID: id).count == 1)
       #expect(try await survivor.vm("vital").vm.node == moved.vm.node)
-      let worst = monitor.stop()
-      #expect((worst["vital"] ?? 0) <= 1, "vital never ran twice")
+      monitor.stop()
+      #expect(monitor.allViolations.isEmpty, "vital never ran twice: \(monitor.allViolations)")
+    }
+
+    @Test("kazed dies and stays down: its fence guard stops the HA VMs before they run elsewhere")
+    func kazedDies() async throws {
+      let cluster = try ClusterHarness()
+      defer { cluster.cleanUp() }
+      try await cluster.start()
+      try await cluster.importTestImage()
+      let client = cluster.client
+      let orphaned = "node-2"
+      _ = try await client.createVM(
+        CreateVMRequest(
+          name: "vital", image: "tiny", memoryMiB: 160, node: orphaned, ha: HAPolicy(),
+          start: true))
+      _ = try await client.createVM(
+        CreateVMRequest(name: "plain", image: "tiny", memoryMiB: 160, node: orphaned, start: true))
+      var views: [String: VMView] = [:]
+      for name in ["vital", "plain"] {
+        let view: VMView = try await eventually("\(name) running", timeout: .seconds(180)) {
+          let view = try await client.vm(name)
+          return view.status.phase == .running ? view : nil
+        }
+        views[name] = view
+      }
+      let vital = try #require(views["vital"])
+      let plain = try #require(views["plain"])
+      let id = vital.vm.id.uuidString.lowercased()
+      let monitor = await monitor(cluster, ["vital": id])
+      let node = try #require(cluster.node(orphaned))
+      let guardPid = try #require(node.guardPid(), "kazed started a fence guard")
+      // Only kazed dies: nobody renews the node's lease, but its QEMUs would run on.
+      node.crash()
+      let survivor = cluster.liveClient(excluding: orphaned)
+      let moved = try await eventually("vital running elsewhere", timeout: .seconds(120)) {
+        let view = try await survivor.vm("vital")
+        return view.status.phase == .running && view.vm.node != orphaned ? view : nil
+      }
+      #expect(!KazedHarness.isQEMU(try #require(vital.status.pid), vmID: id), "the guard fenced it")
+      #expect(
+        KazedHarness.isQEMU(
+          try #require(plain.status.pid), vmID: plain.vm.id.uuidString.lowercased()),
+        "a VM without HA is left running")
+      #expect(kill(guardPid, 0) == 0, "the guard outlives kazed")
+      // kazed comes back: it keeps the guard, runs vital nowhere, and adopts plain again.
+      try await node.start()
+      try await eventually("\(orphaned) online", timeout: .seconds(60)) {
+        try await survivor.node(orphaned).state == .online ? true : nil
+      }
+      #expect(node.guardPid() == guardPid)
+      try await Task.sleep(for: .seconds(2))
+      #expect(KazedHarness.qemuProcesses(vmID: id).count == 1)
+      #expect(try await survivor.vm("vital").vm.node == moved.vm.node)
+      #expect(try await survivor.vm("plain").status.pid == plain.status.pid)
+      monitor.stop()
+      #expect(monitor.allViolations.isEmpty, "vital never ran twice: \(monitor.allViolations)")
     }
 
     @Test("an HA VM that keeps crashing on its node is restarted on another node")

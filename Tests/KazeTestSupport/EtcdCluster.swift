@@ -53,19 +53,16 @@ public final class EtcdCluster: @unchecked Sendable {
   private func start(_ member: Member, initial: Bool) throws {
     try FileManager.default.createDirectory(
       atPath: member.dataDir, withIntermediateDirectories: true)
-    let cluster = members.map { "\($0.name)=\($0.peerURL)" }.joined(separator: ",")
-    let binary = try ProcessRunner.resolve("etcd")
+    // The members start the way the README tells an admin to start them.
+    let cluster = members.map { "\($0.name)=127.0.0.1:\($0.peerPort)" }.joined(separator: ",")
     let pid = try ProcessRunner.spawn(
-      binary,
+      "/bin/bash",
       [
-        "--name", member.name, "--data-dir", member.dataDir,
-        "--listen-client-urls", member.clientURL, "--advertise-client-urls", member.clientURL,
-        "--listen-peer-urls", member.peerURL, "--initial-advertise-peer-urls", member.peerURL,
-        "--initial-cluster", cluster, "--initial-cluster-token",
-        URL(fileURLWithPath: root).lastPathComponent,
-        "--initial-cluster-state", initial ? "new" : "existing",
-        "--heartbeat-interval", "100", "--election-timeout", "1000", "--log-level", "warn",
-      ], stdout: "\(member.dataDir).out", stderr: "\(member.dataDir).log")
+        BuiltExecutable.repository + "/scripts/etcd-member.sh", "--name", member.name,
+        "--ip", "127.0.0.1", "--cluster", cluster, "--data-dir", member.dataDir,
+        "--client-port", "\(member.clientPort)", "--peer-port", "\(member.peerPort)",
+      ] + (initial ? [] : ["--join"]), stdout: "\(member.dataDir).out",
+      stderr: "\(member.dataDir).log")
     lock.withLock { pids[member.name] = pid }
   }
 

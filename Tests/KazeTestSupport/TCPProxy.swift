@@ -98,7 +98,7 @@ public final class TCPProxy: @unchecked Sendable {
       var offset = 0
       while offset < count {
         let written = buffer[offset..<count].withUnsafeBytes {
-          write(destination, $0.baseAddress, count - offset)
+          send(destination, $0.baseAddress, count - offset, Int32(MSG_NOSIGNAL))
         }
         if written <= 0 { break }
         offset += written

@@ -1,57 +1,83 @@
+import Fencing
 import Foundation
 import KazeModel
+import KazeTestSupport
 import Logging
 import NodeAgent
 import Testing
 
-#if canImport(Glibc)
-  import Glibc
-#endif
-
 @Suite("Self-fencing watchdog")
 struct FencingWatchdogTests {
-  func spawnSleeper() throws -> pid_t {
-    try ProcessRunner.spawn("/bin/sleep", ["60"], stdout: "/dev/null", stderr: "/dev/null")
+  func makeDirectory() throws -> FenceDirectory {
+    let root = NSTemporaryDirectory() + "kaze-node-\(UUID().uuidString.prefix(8).lowercased())"
+    let directory = FenceDirectory(path: root + "/run/fence")
+    try FileManager.default.createDirectory(
+      atPath: directory.path, withIntermediateDirectories: true)
+    return directory
   }
 
-  func alive(_ pid: pid_t) -> Bool { ProcessRunner.wait(pid: pid, timeout: .zero) == nil }
+  func remove(_ directory: FenceDirectory) {
+    try? FileManager.default.removeItem(
+      atPath: URL(fileURLWithPath: directory.runDirectory).deletingLastPathComponent().path)
+  }
 
-  @Test("kills the tracked HA processes once renewals stop, and never while they continue")
+  @Test("kills the protected HA guests once renewals stop, and never while they continue")
   func fences() async throws {
-    let victim = try spawnSleeper()
-    let bystander = try spawnSleeper()
+    let directory = try makeDirectory()
+    defer { remove(directory) }
+    let victim = try FakeGuestProcess(runDirectory: directory.runDirectory)
+    let bystander = try FakeGuestProcess(runDirectory: directory.runDirectory)
     defer {
-      kill(victim, SIGKILL)
-      kill(bystander, SIGKILL)
-      _ = ProcessRunner.wait(pid: victim, timeout: .seconds(1))
-      _ = ProcessRunner.wait(pid: bystander, timeout: .seconds(1))
+      victim.kill()
+      bystander.kill()
     }
-    let watchdog = FencingWatchdog(ttl: .seconds(2), logger: Logger(label: "test"))
-    watchdog.track(["ha-vm": victim])
+    // Without a guard executable, kazed's own thread is the one that fences.
+    let watchdog = FencingWatchdog(
+      ttl: .seconds(2), directory: directory, guardExecutable: nil, logger: Logger(label: "test"))
+    watchdog.protect([victim.vmID])
     watchdog.start()
     defer { watchdog.stop() }
-    // Renewing keeps everything alive.
+    // Renewing keeps everything alive, and publishes the window and the ids for the guard.
     for _ in 0..<10 {
       watchdog.renewed(sentAt: .now)
       try await Task.sleep(for: .milliseconds(300))
     }
-    #expect(alive(victim))
+    #expect(victim.isAlive)
     #expect(!watchdog.isFenced)
-    // Renewals stop: the HA process dies, the other one does not.
-    let clock = ContinuousClock()
-    let deadline = clock.now + .seconds(20)
-    while alive(victim) && clock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
-    #expect(!alive(victim))
-    #expect(alive(bystander))
+    let window = try #require(directory.lease())
+    #expect(
+      window.expiresAt - window.fenceAt == BootClock.nanoseconds(.seconds(2) - watchdog.deadline))
+    #expect(directory.haVMs() == [victim.vmID])
+    // Renewals stop: the HA guest dies, the other one does not.
+    try await eventually("the victim is fenced", timeout: .seconds(20)) {
+      victim.isAlive ? nil : true
+    }
+    #expect(bystander.isAlive)
     #expect(watchdog.isFenced)
     // A new lease ends the fenced state.
     watchdog.renewed(sentAt: .now)
     #expect(!watchdog.isFenced)
   }
 
+  @Test("off for a node on the embedded store: nothing is published or killed")
+  func off() async throws {
+    let victim = try FakeGuestProcess(runDirectory: "/tmp/kaze-none/run")
+    defer { victim.kill() }
+    let watchdog = FencingWatchdog(
+      ttl: .seconds(2), directory: nil, guardExecutable: nil, logger: Logger(label: "test"))
+    watchdog.protect([victim.vmID])
+    watchdog.start()
+    defer { watchdog.stop() }
+    watchdog.renewed(sentAt: .now - .seconds(10))
+    try await Task.sleep(for: .milliseconds(500))
+    #expect(victim.isAlive)
+    #expect(!watchdog.isFenced)
+  }
+
   @Test("the deadline leaves a margin before the lease TTL")
   func margin() {
-    let watchdog = FencingWatchdog(ttl: .seconds(5), logger: Logger(label: "test"))
+    let watchdog = FencingWatchdog(
+      ttl: .seconds(5), directory: nil, guardExecutable: nil, logger: Logger(label: "test"))
     #expect(watchdog.deadline < .seconds(5))
     #expect(watchdog.deadline >= .milliseconds(2500))
   }

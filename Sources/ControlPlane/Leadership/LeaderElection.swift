@@ -37,7 +37,7 @@ public struct LeaderElection: Sendable {
           try? await store.revokeLease(lease)
           await waitForVacancy(after: attempt.revision)
         }
-      } catch is CancellationError {
+      } catch  where Task.isCancelled {
         return
       } catch {
         logger.warning("leader election: \(error)")

@@ -54,9 +54,12 @@ public enum ProcessRunner {
     return result
   }
 
-  /// Starts a program with stdin from /dev/null and stdout/stderr into the given files.
+  /// Starts a program with stdin from /dev/null and stdout/stderr into the given files. With
+  /// `newSession` it runs in a session of its own (no terminal signals reach it), for helpers
+  /// that must outlive their parent.
   public static func spawn(
-    _ path: String, _ arguments: [String], stdout: String, stderr: String
+    _ path: String, _ arguments: [String], stdout: String, stderr: String,
+    newSession: Bool = false, appendOutput: Bool = false
   )
     throws -> pid_t
   {
@@ -64,8 +67,9 @@ public enum ProcessRunner {
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    let mode = O_WRONLY | O_CREAT | (appendOutput ? O_APPEND : O_TRUNC)
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, mode, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, stderr, mode, 0o600)
     closeInheritedDescriptors(&actions)
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
@@ -77,8 +81,10 @@ public enum ProcessRunner {
     sigemptyset(&defaults)
     for signal in [SIGPIPE, SIGCHLD, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, signal) }
     posix_spawnattr_setsigdefault(&attributes, &defaults)
+    // POSIX_SPAWN_SETSID (glibc 2.26+), which Swift's Glibc module does not expose.
+    let setsid: Int32 = newSession ? 0x80 : 0
     posix_spawnattr_setflags(
-      &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+      &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | setsid))
     let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     var pid: pid_t = 0

@@ -1,3 +1,4 @@
+import Fencing
 import Foundation
 import Logging
 
@@ -6,31 +7,61 @@ import Logging
 #endif
 
 /// Self-fencing. When this node's store lease has not been renewed for `TTL − margin` (counted
-/// from when the last successful renewal was *sent*, on the monotonic clock), it kills the QEMU
-/// processes of the node's HA VMs — from a thread of its own, so a stuck agent loop or a store
-/// that no longer answers cannot delay it. The store expires the lease only after the full TTL,
-/// so by the time the leader restarts those VMs elsewhere, these copies are gone.
+/// from when the last successful renewal was *sent*), the QEMUs of the node's HA VMs are killed.
+/// Two things do it, independently of the agent's loop:
+/// - the fence guard (`kaze-fence`, see `FenceGuard`), a separate small process that also acts
+///   when kazed itself has died or hangs; this class publishes the lease window and the HA VM
+///   ids to it after every renewal and restarts it if it is gone;
+/// - a thread of kazed's own, as a second line, which also tells the agent that it is fenced
+///   (and must start nothing).
+/// The store expires the lease only after the full TTL, so by the time the leader restarts those
+/// VMs elsewhere, these copies are gone.
 public final class FencingWatchdog: @unchecked Sendable {
   private let lock = NSLock()
   private var lastRenewalSent: ContinuousClock.Instant?
-  private var haProcesses: [String: pid_t] = [:]
+  private var protected: Set<String> = []
+  private var published: Set<String>?
   private var fenced = false
   private var running = false
+  public let ttl: Duration
   public let deadline: Duration
+  /// Nil when fencing is off (one node on the embedded store: nobody else could start its VMs).
+  let directory: FenceDirectory?
+  private let launcher: FenceGuardLauncher?
   private let logger: Logger
 
-  public init(ttl: Duration, margin: Duration? = nil, logger: Logger) {
+  public init(
+    ttl: Duration, margin: Duration? = nil, directory: FenceDirectory?,
+    guardExecutable: String? = FenceGuardLauncher.defaultExecutable(),
+    guardArguments: [String] = [], logger: Logger
+  ) {
     let margin = margin ?? max(ttl / 5, .milliseconds(500))
+    self.ttl = ttl
     self.deadline = max(ttl - margin, ttl / 2)
+    self.directory = directory
+    self.launcher = directory.map {
+      FenceGuardLauncher(
+        directory: $0, executable: guardExecutable, arguments: guardArguments, logger: logger)
+    }
     self.logger = logger
   }
 
   public func start() {
+    guard let directory else { return }
     let started = lock.withLock {
       defer { running = true }
       return running
     }
     guard !started else { return }
+    do {
+      try FileManager.default.createDirectory(
+        atPath: directory.path, withIntermediateDirectories: true)
+    } catch {
+      logger.error("fencing: cannot create \(directory.path): \(error)")
+    }
+    // A window left by an earlier run must not fence (or protect) anything: a guard that is
+    // still running from before keeps it, until this run's first renewal replaces it.
+    if !directory.guardIsRunning() { directory.clearLease() }
     Thread.detachNewThread { [self] in
       while lock.withLock({ running }) {
         usleep(50_000)
@@ -43,37 +74,69 @@ public final class FencingWatchdog: @unchecked Sendable {
 
   /// A renewal that was sent at `sentAt` succeeded (or a new lease was granted then).
   public func renewed(sentAt: ContinuousClock.Instant) {
-    lock.withLock {
+    let latest: ContinuousClock.Instant = lock.withLock {
       if lastRenewalSent.map({ sentAt > $0 }) ?? true { lastRenewalSent = sentAt }
       fenced = false
+      return lastRenewalSent ?? sentAt
     }
+    guard let directory else { return }
+    let sent = BootClock.reading(of: latest)
+    do {
+      try directory.publish(
+        LeaseWindow(
+          fenceAt: sent + BootClock.nanoseconds(deadline),
+          expiresAt: sent + BootClock.nanoseconds(ttl)))
+    } catch {
+      logger.error("fencing: \(error)")
+    }
+    launcher?.ensureRunning()
   }
 
-  /// The QEMU pids of this node's HA VMs, by VM name.
-  public func track(_ processes: [String: pid_t]) {
-    lock.withLock { haProcesses = processes }
+  /// The ids of this node's HA VMs: their QEMUs are the ones killed when the node fences.
+  public func protect(_ ids: Set<String>) {
+    let changed: Bool = lock.withLock {
+      protected = ids
+      return published != ids
+    }
+    if changed { publishProtected() }
   }
 
-  /// Adds one HA VM's QEMU at once (between the agent's rounds).
-  public func add(_ vm: String, pid: pid_t) {
-    lock.withLock { haProcesses[vm] = pid }
+  /// Adds one HA VM before its QEMU is started (between the agent's rounds).
+  public func protect(adding id: String) {
+    let changed: Bool = lock.withLock {
+      protected.insert(id)
+      return published != protected
+    }
+    if changed { publishProtected() }
+  }
+
+  private func publishProtected() {
+    guard let directory else { return }
+    let ids = lock.withLock { protected }
+    do {
+      try directory.publishHAVMs(ids)
+      lock.withLock { published = ids }
+    } catch {
+      logger.error("fencing: \(error)")
+    }
   }
 
   public var isFenced: Bool { lock.withLock { fenced } }
 
   func check(now: ContinuousClock.Instant) {
-    let victims: [String: pid_t]? = lock.withLock {
+    let victims: Set<String>? = lock.withLock {
       guard !fenced, let last = lastRenewalSent, now - last > deadline else { return nil }
       fenced = true
-      return haProcesses
+      return protected
     }
-    guard let victims else { return }
-    for (vm, pid) in victims {
-      _ = Glibc.kill(pid, SIGKILL)
-      logger.critical("self-fencing: lease not renewed in time; killed HA VM \(vm) (pid \(pid))")
+    guard let victims, let directory else { return }
+    let killed = GuestProcesses.kill(victims, runDirectory: directory.runDirectory)
+    for victim in killed {
+      logger.critical(
+        "self-fencing: lease not renewed in time; killed QEMU \(victim.pid) of HA VM \(victim.vm)")
     }
-    if victims.isEmpty {
-      logger.critical("self-fencing: lease not renewed in time; no HA VM to stop")
+    if killed.isEmpty {
+      logger.critical("self-fencing: lease not renewed in time; no HA VM running here to stop")
     }
   }
 }

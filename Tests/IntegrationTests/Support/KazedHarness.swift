@@ -11,23 +11,9 @@ import Testing
 /// Where the built executables and the test guest image are. Missing pieces are test failures:
 /// CI must have built them (`swift build --build-tests`) and the image (scripts/build-test-image.sh).
 enum TestEnvironment {
-  static let repository = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().path
+  static let repository = BuiltExecutable.repository
 
-  static func binary(_ name: String) throws -> String {
-    var candidates: [String] = []
-    if let dir = ProcessInfo.processInfo.environment["KAZE_BIN_DIR"] { candidates.append(dir) }
-    if let first = CommandLine.arguments.first {
-      candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent().path)
-    }
-    candidates.append(repository + "/.build/debug")
-    for dir in candidates where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") {
-      return "\(dir)/\(name)"
-    }
-    throw KazeError(
-      .notFound, "\(name) is not built (looked in \(candidates.joined(separator: ", ")))")
-  }
+  static func binary(_ name: String) throws -> String { try BuiltExecutable.path(name) }
 
   static func testImage() throws -> (kernel: String, initrd: String) {
     let dir = ProcessInfo.processInfo.environment["KAZE_TEST_IMAGE"] ?? repository + "/.test-image"
@@ -100,6 +86,25 @@ final class KazedHarness: @unchecked Sendable {
     pid = 0
   }
 
+  /// Power loss: kazed, its fence guard and its QEMUs die at once.
+  func powerOff() {
+    let victims = qemuPids() + [guardPid(), pid > 0 ? pid : nil].compactMap { $0 }
+    for victim in victims { kill(victim, SIGKILL) }
+    if pid > 0 { _ = ProcessRunner.waitBlocking(pid: pid) }
+    pid = 0
+  }
+
+  /// The node's fence guard (`kaze-fence`), which kazed starts and which outlives it.
+  func guardPid() -> pid_t? {
+    guard
+      let text = try? String(contentsOfFile: "\(dataDir)/run/fence/guard.pid", encoding: .utf8),
+      let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+      let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+      String(decoding: cmdline, as: UTF8.self).contains("kaze-fence")
+    else { return nil }
+    return pid
+  }
+
   func stop() {
     guard pid > 0 else { return }
     kill(pid, SIGTERM)
@@ -161,6 +166,7 @@ final class KazedHarness: @unchecked Sendable {
   func cleanUp() {
     stop()
     for qemu in qemuPids() { kill(qemu, SIGKILL) }
+    if let guardPid = guardPid() { kill(guardPid, SIGKILL) }
     if ProcessInfo.processInfo.environment["KAZE_KEEP_TEST_DATA"] == "1" {
       print("kept test data in \(dataDir)")
       return
