@@ -182,6 +182,7 @@ public actor NodeAgent {
       logger.warning("cannot read VMs: \(error)")
       return
     }
+    await reportFencing(all)
     let vms = all.filter { $0.node == config.name }
     // A VM being sent elsewhere belongs to the migration driver, whatever state QEMU is in.
     for vm in vms where !outgoing.contains(vm.name) { await reconcile(vm) }
@@ -236,6 +237,23 @@ public actor NodeAgent {
     } catch {
       logger.warning("cannot write status of \(vm.name): \(error)")
     }
+  }
+
+  /// Once the node has its lease back, says in the event log that it fenced while cut off.
+  func reportFencing(_ vms: [VM]) async {
+    guard let episode = fencing.takeEpisode() else { return }
+    let names = vms.filter { episode.vmIDs.contains($0.id.uuidString.lowercased()) }.map(\.name)
+    let seconds =
+      Double(episode.silence.components.seconds)
+      + Double(episode.silence.components.attoseconds) / 1e18
+    let message =
+      "\(config.name) fenced itself at \(episode.at.formatted(.iso8601)): its lease went "
+      + "unrenewed for \(String(format: "%.1f", seconds)) s; "
+      + (names.isEmpty
+        ? "no HA VM ran here" : "stopped HA VMs \(names.sorted().joined(separator: ", "))")
+    logger.warning("\(message)")
+    try? await repository.record(
+      KazeEvent(level: .warning, kind: "node.fenced", node: config.name, message: message))
   }
 
   func event(_ vm: String, _ kind: String, _ message: String, level: KazeEvent.Level = .info) async

@@ -160,6 +160,11 @@ extension RealGuests {
       try await Task.sleep(for: .seconds(3))
       #expect(KazedHarness.qemuProcesses(vmID: id).count == 1)
       #expect(try await survivor.vm("vital").vm.node == moved.vm.node)
+      let fenced = try await eventually("the fencing is in the event log", timeout: .seconds(30)) {
+        try await survivor.events(limit: 500).first { $0.kind == "node.fenced" }
+      }
+      #expect(fenced.node == isolated)
+      #expect(fenced.message.contains("stopped HA VMs vital"), "\(fenced.message)")
       monitor.stop()
       #expect(monitor.allViolations.isEmpty, "vital never ran twice: \(monitor.allViolations)")
     }

@@ -22,6 +22,7 @@ public final class FencingWatchdog: @unchecked Sendable {
   private var protected: Set<String> = []
   private var published: Set<String>?
   private var fenced = false
+  private var episode: FenceEpisode?
   private var running = false
   public let ttl: Duration
   public let deadline: Duration
@@ -123,10 +124,21 @@ public final class FencingWatchdog: @unchecked Sendable {
 
   public var isFenced: Bool { lock.withLock { fenced } }
 
+  /// The last time this node fenced, once it has its lease back (then forgotten): the agent
+  /// reports it, since nothing could be written to the store while it happened.
+  public func takeEpisode() -> FenceEpisode? {
+    lock.withLock {
+      guard !fenced, let done = episode else { return nil }
+      episode = nil
+      return done
+    }
+  }
+
   func check(now: ContinuousClock.Instant) {
     let victims: Set<String>? = lock.withLock {
       guard !fenced, let last = lastRenewalSent, now - last > deadline else { return nil }
       fenced = true
+      episode = FenceEpisode(at: Date(), silence: now - last, vmIDs: protected)
       return protected
     }
     guard let victims, let directory else { return }
@@ -139,4 +151,13 @@ public final class FencingWatchdog: @unchecked Sendable {
       logger.critical("self-fencing: lease not renewed in time; no HA VM running here to stop")
     }
   }
+}
+
+/// One time this node fenced itself.
+public struct FenceEpisode: Sendable {
+  public var at: Date
+  /// How long the lease had gone unrenewed.
+  public var silence: Duration
+  /// The HA VMs it was protecting (their QEMUs were killed).
+  public var vmIDs: Set<String>
 }
