@@ -92,9 +92,9 @@ final class BenchNode: @unchecked Sendable {
     return kib / 1024
   }
 
-  /// Power loss: kazed and every QEMU it started die at once.
+  /// Power loss: kazed, its fence guard and every QEMU it started die at once.
   func powerLoss() {
-    let pids = qemuPids()
+    let pids = qemuPids() + [fenceGuardPid(dataDir: dataDir)].compactMap { $0 }
     crash()
     for pid in pids { kill(pid, SIGKILL) }
   }
@@ -135,6 +135,7 @@ final class BenchNode: @unchecked Sendable {
   }
 
   func stop() {
+    if let guardPid = fenceGuardPid(dataDir: dataDir) { kill(guardPid, SIGKILL) }
     let run = dataDir + "/run"
     for dir in (try? FileManager.default.contentsOfDirectory(atPath: run)) ?? [] {
       if let text = try? String(contentsOfFile: "\(run)/\(dir)/qemu.pid", encoding: .utf8),

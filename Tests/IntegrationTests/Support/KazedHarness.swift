@@ -95,15 +95,7 @@ final class KazedHarness: @unchecked Sendable {
   }
 
   /// The node's fence guard (`kaze-fence`), which kazed starts and which outlives it.
-  func guardPid() -> pid_t? {
-    guard
-      let text = try? String(contentsOfFile: "\(dataDir)/run/fence/guard.pid", encoding: .utf8),
-      let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-      let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
-      String(decoding: cmdline, as: UTF8.self).contains("kaze-fence")
-    else { return nil }
-    return pid
-  }
+  func guardPid() -> pid_t? { fenceGuardPid(dataDir: dataDir) }
 
   func stop() {
     guard pid > 0 else { return }
