@@ -135,7 +135,6 @@ final class BenchNode: @unchecked Sendable {
   }
 
   func stop() {
-    if let guardPid = fenceGuardPid(dataDir: dataDir) { kill(guardPid, SIGKILL) }
     let run = dataDir + "/run"
     for dir in (try? FileManager.default.contentsOfDirectory(atPath: run)) ?? [] {
       if let text = try? String(contentsOfFile: "\(run)/\(dir)/qemu.pid", encoding: .utf8),
@@ -153,6 +152,8 @@ final class BenchNode: @unchecked Sendable {
         _ = ProcessRunner.waitBlocking(pid: pid)
       }
     }
+    // After kazed: a kazed still running would start a new guard at its next renewal.
+    if let guardPid = fenceGuardPid(dataDir: dataDir) { kill(guardPid, SIGKILL) }
     try? FileManager.default.removeItem(atPath: dataDir)
   }
 }
