@@ -48,6 +48,8 @@ public final class FenceGuard {
 
   /// One round; returns false when the guard has nothing left to guard and should exit.
   public func round(now: UInt64 = BootClock.now()) -> Bool {
+    // The node's data folder was removed: there is no node left to guard.
+    if access(directory.path, F_OK) != 0 { return false }
     let lease = directory.lease()
     if FencePolicy.mustFence(now: now, lease: lease) {
       let ids = directory.haVMs()

@@ -27,7 +27,9 @@ struct FenceGuardProcessTests {
       (try? String(contentsOfFile: directory.path + "/guard.log", encoding: .utf8)) ?? ""
     }
 
+    /// Kills the guard unless it has already exited (and been reaped: its pid may be reused).
     func stop() {
+      guard ProcessRunner.wait(pid: pid, timeout: .zero) == nil else { return }
       kill(pid, SIGKILL)
       _ = ProcessRunner.wait(pid: pid, timeout: .seconds(5))
     }
@@ -84,6 +86,9 @@ struct FenceGuardProcessTests {
     try await eventually("a late copy is fenced", timeout: .seconds(10)) {
       late.isAlive ? nil : true
     }
+    // The node's data folder is removed: the guard has nothing left to guard.
+    try FileManager.default.removeItem(atPath: root)
+    #expect(ProcessRunner.wait(pid: fence.pid, timeout: .seconds(10)) == 0, "the guard exits")
   }
 
   @Test("stops on SIGTERM, and rejects bad arguments with a usage line")
