@@ -90,7 +90,11 @@ let package = Package(
     .testTarget(name: "KazeModelTests", dependencies: ["KazeModel"]),
     .testTarget(name: "QMPTests", dependencies: ["QMP"]),
     .testTarget(
-      name: "HypervisorTests", dependencies: ["Hypervisor", "KazeModel"],
+      name: "HypervisorTests",
+      dependencies: [
+        "Hypervisor", "KazeModel", "Storage", "KazeTestSupport",
+        .product(name: "Logging", package: "swift-log"),
+      ],
       resources: [.copy("Golden")]),
     .testTarget(name: "StorageTests", dependencies: ["Storage", "KazeModel"]),
     .target(name: "KazeTestSupport", dependencies: ["KazeModel"], path: "Tests/KazeTestSupport"),

@@ -1,0 +1,128 @@
+import Foundation
+import Hypervisor
+import KazeModel
+import KazeTestSupport
+import Logging
+import Storage
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The data path of replicated disks, on real QEMU and qemu-storage-daemon: a guest's disk
+/// mirrored synchronously (write-blocking) to an NBD export of another image.
+@Suite("Synchronous mirror to an NBD export")
+struct MirrorToNBDTests {
+  @Test("a guest write is on the NBD copy as soon as the guest has it on disk")
+  func writeBlockingMirror() async throws {
+    let root = NSTemporaryDirectory() + "kaze-mirror-\(UUID().uuidString.prefix(8).lowercased())"
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    var pids: [pid_t] = []
+    defer {
+      for pid in pids { kill(pid, SIGKILL) }
+      try? FileManager.default.removeItem(atPath: root)
+    }
+    let image = BuiltExecutable.repository + "/.test-image"
+    guard FileManager.default.fileExists(atPath: image + "/vmlinuz") else {
+      throw KazeError(.notFound, "the test guest image is missing: run scripts/build-test-image.sh")
+    }
+    for name in ["primary", "secondary"] {
+      try ProcessRunner.run(
+        "qemu-img", ["create", "-q", "-f", "qcow2", "\(root)/\(name).qcow2", "64M"])
+    }
+    // The secondary copy, served over NBD (on a second node in a cluster).
+    let port = try FreePort.next(host: "127.0.0.1")
+    let daemon = try NBDExportDaemon.start(
+      image: "\(root)/secondary.qcow2", export: "vm-disk0", host: "127.0.0.1", port: port,
+      runDirectory: root)
+    pids.append(daemon.pid)
+    #expect(daemon.isAlive)
+    #expect(
+      NBDExportDaemon.find(export: "vm-disk0", host: "127.0.0.1", port: port, runDirectory: root)
+        == daemon)
+
+    // The guest starts paused, so the mirror is in place before it writes anything.
+    let uuid = UUID().uuidString.lowercased()
+    let text = "mirrored-\(uuid.prefix(8))"
+    try ProcessRunner.run(
+      "qemu-system-x86_64",
+      [
+        "-name", "guest=mirror-test", "-uuid", uuid, "-machine", "pc", "-accel", "tcg",
+        "-m", "128", "-nodefaults", "-display", "none", "-S",
+        "-serial", "file:\(root)/console.log",
+        "-qmp", "unix:\(root)/qmp.sock,server=on,wait=off",
+        "-daemonize", "-pidfile", "\(root)/qemu.pid",
+        "-kernel", image + "/vmlinuz", "-initrd", image + "/initrd.img",
+        "-append", "console=ttyS0 quiet kaze.write=\(text)",
+        "-blockdev", "driver=file,filename=\(root)/primary.qcow2,node-name=disk0-file",
+        "-blockdev", "driver=qcow2,file=disk0-file,node-name=disk0",
+        "-device", "virtio-blk-pci,drive=disk0,id=disk0-dev",
+      ])
+    let qemu = try #require(
+      pid_t(
+        try String(contentsOfFile: "\(root)/qemu.pid", encoding: .utf8)
+          .trimmingCharacters(in: .whitespacesAndNewlines)))
+    pids.append(qemu)
+    let monitor = try await VMMonitor.connect(
+      socketPath: "\(root)/qmp.sock", logger: Logger(label: "test"))
+    defer { Task { await monitor.close() } }
+
+    try await monitor.addNBDNode("disk0-mirror", host: "127.0.0.1", port: port, export: "vm-disk0")
+    try await monitor.startMirror(
+      job: "disk0-replica", device: "disk0", target: "disk0-mirror", writeBlocking: true)
+    let ready = try await eventually("the mirror is in sync", timeout: .seconds(30)) {
+      try await monitor.blockJobs().first { $0.id == "disk0-replica" && $0.ready }
+    }
+    #expect(ready.type == "mirror")
+    #expect(ready.offset == ready.length)
+
+    try await monitor.resume()
+    try await eventually("the guest wrote its disk", timeout: .seconds(120)) {
+      let log = (try? String(contentsOfFile: "\(root)/console.log", encoding: .utf8)) ?? ""
+      return log.contains("disk-write: [\(text)]") ? true : nil
+    }
+    // The guest's write was acknowledged (fsync) only once it was on the NBD copy too: read it
+    // there while both sides keep running.
+    let copy = "\(root)/copy.raw"
+    try ProcessRunner.run(
+      "qemu-img",
+      ["dd", "-f", "raw", "-O", "raw", "if=\(daemon.url)", "of=\(copy)", "bs=64", "count=1"])
+    let bytes = try #require(FileManager.default.contents(atPath: copy))
+    #expect(String(decoding: bytes.prefix(text.count), as: UTF8.self) == text)
+    let jobs = try await monitor.blockJobs()
+    #expect(jobs.first?.status == "ready", "the mirror keeps running: \(jobs)")
+
+    // Stopping the replica leaves the guest on its own disk.
+    try await monitor.cancelBlockJob("disk0-replica")
+    try await eventually("the mirror job ends", timeout: .seconds(30)) {
+      try await monitor.blockJobs().isEmpty ? true : nil
+    }
+    try await monitor.removeNode("disk0-mirror")
+    #expect(try await monitor.isRunning())
+    await daemon.stop()
+    #expect(!daemon.isAlive)
+  }
+
+  @Test("a bad export name or a missing image is refused with the reason")
+  func refusals() throws {
+    let root = NSTemporaryDirectory() + "kaze-mirror-\(UUID().uuidString.prefix(8).lowercased())"
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    try ProcessRunner.run("qemu-img", ["create", "-q", "-f", "qcow2", "\(root)/a.qcow2", "16M"])
+    #expect {
+      _ = try NBDExportDaemon.start(
+        image: "\(root)/a.qcow2", export: "Bad Name", host: "127.0.0.1", port: 1,
+        runDirectory: root)
+    } throws: { error in
+      (error as? KazeError)?.field == "export"
+    }
+    #expect {
+      _ = try NBDExportDaemon.start(
+        image: "\(root)/missing.qcow2", export: "a", host: "127.0.0.1",
+        port: try FreePort.next(host: "127.0.0.1"), runDirectory: root)
+    } throws: { error in
+      "\(error)".contains("cannot serve")
+    }
+  }
+}
