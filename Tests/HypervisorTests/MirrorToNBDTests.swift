@@ -93,14 +93,26 @@ struct MirrorToNBDTests {
     let jobs = try await monitor.blockJobs()
     #expect(jobs.first?.status == "ready", "the mirror keeps running: \(jobs)")
 
+    // The secondary dies: the guest keeps its disk (it boots again and writes it again), and
+    // the mirror job ends with the reason.
+    kill(daemon.pid, SIGKILL)
+    try await monitor.reset()
+    try await eventually("the guest writes its disk again", timeout: .seconds(120)) {
+      let log = (try? String(contentsOfFile: "\(root)/console.log", encoding: .utf8)) ?? ""
+      return log.components(separatedBy: "disk-write: [\(text)]").count == 3 ? true : nil
+    }
+    // With the default on-target-error (report), QEMU 7.2 either fails the job (it is gone) or
+    // still shows it `ready` with what the secondary lacks (offset < length): never in sync.
+    let afterLoss = try await monitor.blockJobs()
+    #expect(afterLoss.allSatisfy { $0.offset < $0.length }, "\(afterLoss)")
+    #expect(try await monitor.isRunning())
     // Stopping the replica leaves the guest on its own disk.
-    try await monitor.cancelBlockJob("disk0-replica")
+    if !afterLoss.isEmpty { try? await monitor.cancelBlockJob("disk0-replica", force: true) }
     try await eventually("the mirror job ends", timeout: .seconds(30)) {
       try await monitor.blockJobs().isEmpty ? true : nil
     }
     try await monitor.removeNode("disk0-mirror")
     #expect(try await monitor.isRunning())
-    await daemon.stop()
     #expect(!daemon.isAlive)
   }
 
