@@ -138,3 +138,90 @@ struct MirrorToNBDTests {
     }
   }
 }
+
+extension MirrorToNBDTests {
+  @Test(
+    "a mirror that stops on target errors catches up with only the delta once the secondary is back"
+  )
+  func resyncAfterSecondaryLoss() async throws {
+    let root = NSTemporaryDirectory() + "kaze-mirror-\(UUID().uuidString.prefix(8).lowercased())"
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    var pids: [pid_t] = []
+    defer {
+      for pid in pids { kill(pid, SIGKILL) }
+      try? FileManager.default.removeItem(atPath: root)
+    }
+    for name in ["primary", "secondary"] {
+      try ProcessRunner.run(
+        "qemu-img", ["create", "-q", "-f", "qcow2", "\(root)/\(name).qcow2", "64M"])
+    }
+    let port = try FreePort.next(host: "127.0.0.1")
+    let daemon = try NBDExportDaemon.start(
+      image: "\(root)/secondary.qcow2", export: "d0", host: "127.0.0.1", port: port,
+      runDirectory: root)
+    pids.append(daemon.pid)
+    // No guest needed: a paused QEMU with the disk, written through the monitor's qemu-io.
+    try ProcessRunner.run(
+      "qemu-system-x86_64",
+      [
+        "-name", "guest=resync-test", "-machine", "pc", "-accel", "tcg", "-m", "64",
+        "-nodefaults", "-display", "none", "-S",
+        "-qmp", "unix:\(root)/qmp.sock,server=on,wait=off",
+        "-daemonize", "-pidfile", "\(root)/qemu.pid",
+        "-blockdev", "driver=file,filename=\(root)/primary.qcow2,node-name=disk0-file",
+        "-blockdev", "driver=qcow2,file=disk0-file,node-name=disk0",
+        "-device", "virtio-blk-pci,drive=disk0,id=disk0-dev",
+      ])
+    let qemu = try #require(
+      pid_t(
+        try String(contentsOfFile: "\(root)/qemu.pid", encoding: .utf8)
+          .trimmingCharacters(in: .whitespacesAndNewlines)))
+    pids.append(qemu)
+    let monitor = try await VMMonitor.connect(
+      socketPath: "\(root)/qmp.sock", logger: Logger(label: "test"))
+    defer { Task { await monitor.close() } }
+    try await monitor.addNBDNode(
+      "disk0-mirror", host: "127.0.0.1", port: port, export: "d0", reconnectDelay: 2)
+    try await monitor.startMirror(
+      job: "r", device: "disk0", target: "disk0-mirror", writeBlocking: true,
+      onTargetError: "stop")
+    _ = try await eventually("in sync", timeout: .seconds(30)) {
+      try await monitor.blockJobs().first { $0.ready && $0.offset == $0.length }
+    }
+    let before = try #require(try await monitor.blockJobs().first)
+
+    // The secondary dies; a write still succeeds on the primary, and the job stops short.
+    kill(daemon.pid, SIGKILL)
+    let written = try await monitor.qemuIO(
+      device: "disk0-dev/virtio-backend", "write -P 0x5a 1M 64k")
+    #expect(!written.lowercased().contains("error"), "\(written)")
+    // The job pauses on the target error (`standby`: paused while ready) and knows exactly
+    // what the secondary lacks: the 64 KiB just written.
+    let stopped = try await eventually("the job stops", timeout: .seconds(30)) {
+      try await monitor.blockJobs().first { $0.status == "standby" || $0.status == "paused" }
+    }
+    #expect(stopped.length - stopped.offset == 65536, "\(stopped)")
+    // The secondary is back (same image, same address): resume, and only the delta is copied.
+    let back = try NBDExportDaemon.start(
+      image: "\(root)/secondary.qcow2", export: "d0", host: "127.0.0.1", port: port,
+      runDirectory: root)
+    pids.append(back.pid)
+    try await Task.sleep(for: .seconds(3))
+    try await monitor.resumeBlockJob("r")
+    let caughtUp = try await eventually("in sync again", timeout: .seconds(60)) {
+      try await monitor.blockJobs().first {
+        $0.ready && $0.offset == $0.length && $0.status == "ready"
+      }
+    }
+    #expect(
+      caughtUp.offset - before.offset < 4 << 20,
+      "copied \(caughtUp.offset - before.offset) bytes, not the whole disk")
+    let copy = "\(root)/copy.raw"
+    try ProcessRunner.run("qemu-img", ["convert", "-f", "raw", "-O", "raw", back.url, copy])
+    let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: copy))
+    defer { try? handle.close() }
+    try handle.seek(toOffset: 1 << 20)
+    let bytes = try #require(try handle.read(upToCount: 65536))
+    #expect(bytes.count == 65536 && bytes.allSatisfy { $0 == 0x5a }, "\(bytes.count) bytes")
+  }
+}

@@ -17,7 +17,11 @@ public struct BlockJobInfo: Sendable, Equatable {
 
 extension VMMonitor {
   /// Opens an NBD export (served by another QEMU or a qemu-storage-daemon) as block node `node`.
-  public func addNBDNode(_ node: String, host: String, port: Int, export: String) async throws {
+  /// With `reconnectDelay`, requests wait that long for a lost connection to come back (and
+  /// the node keeps reconnecting in the background).
+  public func addNBDNode(
+    _ node: String, host: String, port: Int, export: String, reconnectDelay: Int = 0
+  ) async throws {
     try await command(
       "blockdev-add",
       .object([
@@ -25,7 +29,7 @@ extension VMMonitor {
         "server": .object([
           "type": .string("inet"), "host": .string(host), "port": .string("\(port)"),
         ]),
-        "export": .string(export),
+        "export": .string(export), "reconnect-delay": .int(Int64(reconnectDelay)),
       ]))
   }
 
@@ -37,18 +41,33 @@ extension VMMonitor {
   /// Mirrors block node `device` onto node `target` as job `job`: a full copy first, then — with
   /// `writeBlocking` — every guest write is acknowledged only once it is on both (the job stays
   /// `ready` until it is cancelled or completed).
+  /// `onTargetError`: `report` ends the job when the target fails; `stop` pauses it, keeping
+  /// what the target lacks, until `resumeBlockJob`.
   public func startMirror(
-    job: String, device: String, target: String, writeBlocking: Bool
-  )
-    async throws
-  {
+    job: String, device: String, target: String, writeBlocking: Bool,
+    onTargetError: String = "report"
+  ) async throws {
     try await command(
       "blockdev-mirror",
       .object([
         "job-id": .string(job), "device": .string(device), "target": .string(target),
         "sync": .string("full"),
         "copy-mode": .string(writeBlocking ? "write-blocking" : "background"),
+        "on-target-error": .string(onTargetError),
       ]))
+  }
+
+  public func resumeBlockJob(_ job: String) async throws {
+    try await command("block-job-resume", .object(["device": .string(job)]))
+  }
+
+  /// Runs a qemu-io command on a block device through the monitor (writes go through any mirror
+  /// like the guest's would).
+  public func qemuIO(device: String, _ command: String) async throws -> String {
+    let value = try await self.command(
+      "human-monitor-command",
+      .object(["command-line": .string("qemu-io -d \(device) \"\(command)\"")]))
+    return value.stringValue ?? ""
   }
 
   public func blockJobs() async throws -> [BlockJobInfo] {
