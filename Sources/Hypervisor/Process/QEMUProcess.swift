@@ -49,14 +49,9 @@ public struct QEMUProcess: Sendable, Equatable {
 
   /// True while the process exists, is not a zombie, and is the QEMU of this VM (pids get reused).
   public var isAlive: Bool {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else {
-      return false
-    }
-    if let close = stat.lastIndex(of: ")") {
-      let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).prefix(1)
-      if state == "Z" || state == "X" { return false }
-    }
-    guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else {
+    guard ProcessRunner.isRunning(pid),
+      let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+    else {
       return false
     }
     let args = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }

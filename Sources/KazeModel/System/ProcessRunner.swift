@@ -120,6 +120,16 @@ public enum ProcessRunner {
     }
   }
 
+  /// True while `pid` exists and is neither a zombie nor dead (its parent has not reaped it, or
+  /// it is not ours to reap).
+  public static func isRunning(_ pid: pid_t) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")")
+    else { return false }
+    let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).prefix(1)
+    return state != "Z" && state != "X"
+  }
+
   /// Waits for a child to exit and returns its exit status (128+signal if it was killed).
   public static func waitBlocking(pid: pid_t) -> Int32 {
     var status: Int32 = 0

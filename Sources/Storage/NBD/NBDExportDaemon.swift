@@ -79,13 +79,7 @@ public struct NBDExportDaemon: Sendable, Equatable {
     if isAlive { _ = Glibc.kill(pid, SIGKILL) }
   }
 
-  public var isAlive: Bool {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-      let close = stat.lastIndex(of: ")")
-    else { return false }
-    let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).prefix(1)
-    return state != "Z" && state != "X"
-  }
+  public var isAlive: Bool { ProcessRunner.isRunning(pid) }
 
   static func pidfilePath(_ runDirectory: String, _ export: String) -> String {
     "\(runDirectory)/nbd-\(export).pid"

@@ -147,9 +147,8 @@ final class KazedHarness: @unchecked Sendable {
   }
 
   static func isQEMU(_ pid: pid_t, vmID: String) -> Bool {
-    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
-      let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-      !(stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true)
+    guard ProcessRunner.isRunning(pid),
+      let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
     else { return false }
     let args = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
     return args.first?.contains("qemu-system") == true && args.contains(vmID)
