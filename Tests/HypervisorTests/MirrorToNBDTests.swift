@@ -10,33 +10,75 @@ import Testing
   import Glibc
 #endif
 
+/// A primary and a secondary qcow2 in a temporary folder, the secondary served over NBD, and a
+/// paused QEMU with the primary as `disk0`; everything killed and removed by `cleanUp`.
+final class MirrorFixture {
+  let root = NSTemporaryDirectory() + "kaze-mirror-\(UUID().uuidString.prefix(8).lowercased())"
+  let port: Int
+  private var pids: [pid_t] = []
+
+  init() throws {
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    port = try FreePort.next(host: "127.0.0.1")
+    for name in ["primary", "secondary"] {
+      try ProcessRunner.run(
+        "qemu-img", ["create", "-q", "-f", "qcow2", "\(root)/\(name).qcow2", "64M"])
+    }
+  }
+
+  /// Serves the secondary image as `export` (again, after a loss: same image, same address).
+  func serveSecondary(as export: String) throws -> NBDExportDaemon {
+    let daemon = try NBDExportDaemon.start(
+      image: "\(root)/secondary.qcow2", export: export, host: "127.0.0.1", port: port,
+      runDirectory: root)
+    pids.append(daemon.pid)
+    return daemon
+  }
+
+  /// Starts QEMU paused (`-S`) with the primary disk and `extra` options; returns its monitor.
+  func startPausedQEMU(name: String, memoryMiB: Int, extra: [String]) async throws -> VMMonitor {
+    try ProcessRunner.run(
+      "qemu-system-x86_64",
+      [
+        "-name", "guest=\(name)", "-machine", "pc", "-accel", "tcg", "-m", "\(memoryMiB)",
+        "-nodefaults", "-display", "none", "-S",
+        "-qmp", "unix:\(root)/qmp.sock,server=on,wait=off",
+        "-daemonize", "-pidfile", "\(root)/qemu.pid",
+        "-blockdev", "driver=file,filename=\(root)/primary.qcow2,node-name=disk0-file",
+        "-blockdev", "driver=qcow2,file=disk0-file,node-name=disk0",
+        "-device", "virtio-blk-pci,drive=disk0,id=disk0-dev",
+      ] + extra)
+    let qemu = try #require(
+      pid_t(
+        try String(contentsOfFile: "\(root)/qemu.pid", encoding: .utf8)
+          .trimmingCharacters(in: .whitespacesAndNewlines)))
+    pids.append(qemu)
+    return try await VMMonitor.connect(
+      socketPath: "\(root)/qmp.sock", logger: Logger(label: "test"))
+  }
+
+  func cleanUp() {
+    for pid in pids { kill(pid, SIGKILL) }
+    try? FileManager.default.removeItem(atPath: root)
+  }
+}
+
 /// The data path of replicated disks, on real QEMU and qemu-storage-daemon: a guest's disk
 /// mirrored synchronously (write-blocking) to an NBD export of another image.
 @Suite("Synchronous mirror to an NBD export")
 struct MirrorToNBDTests {
   @Test("a guest write is on the NBD copy as soon as the guest has it on disk")
   func writeBlockingMirror() async throws {
-    let root = NSTemporaryDirectory() + "kaze-mirror-\(UUID().uuidString.prefix(8).lowercased())"
-    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    var pids: [pid_t] = []
-    defer {
-      for pid in pids { kill(pid, SIGKILL) }
-      try? FileManager.default.removeItem(atPath: root)
-    }
+    let fixture = try MirrorFixture()
+    defer { fixture.cleanUp() }
+    let root = fixture.root
+    let port = fixture.port
     let image = BuiltExecutable.repository + "/.test-image"
     guard FileManager.default.fileExists(atPath: image + "/vmlinuz") else {
       throw KazeError(.notFound, "the test guest image is missing: run scripts/build-test-image.sh")
     }
-    for name in ["primary", "secondary"] {
-      try ProcessRunner.run(
-        "qemu-img", ["create", "-q", "-f", "qcow2", "\(root)/\(name).qcow2", "64M"])
-    }
     // The secondary copy, served over NBD (on a second node in a cluster).
-    let port = try FreePort.next(host: "127.0.0.1")
-    let daemon = try NBDExportDaemon.start(
-      image: "\(root)/secondary.qcow2", export: "vm-disk0", host: "127.0.0.1", port: port,
-      runDirectory: root)
-    pids.append(daemon.pid)
+    let daemon = try fixture.serveSecondary(as: "vm-disk0")
     #expect(daemon.isAlive)
     #expect(
       NBDExportDaemon.find(export: "vm-disk0", host: "127.0.0.1", port: port, runDirectory: root)
@@ -45,27 +87,13 @@ struct MirrorToNBDTests {
     // The guest starts paused, so the mirror is in place before it writes anything.
     let uuid = UUID().uuidString.lowercased()
     let text = "mirrored-\(uuid.prefix(8))"
-    try ProcessRunner.run(
-      "qemu-system-x86_64",
-      [
-        "-name", "guest=mirror-test", "-uuid", uuid, "-machine", "pc", "-accel", "tcg",
-        "-m", "128", "-nodefaults", "-display", "none", "-S",
-        "-serial", "file:\(root)/console.log",
-        "-qmp", "unix:\(root)/qmp.sock,server=on,wait=off",
-        "-daemonize", "-pidfile", "\(root)/qemu.pid",
+    let monitor = try await fixture.startPausedQEMU(
+      name: "mirror-test", memoryMiB: 128,
+      extra: [
+        "-uuid", uuid, "-serial", "file:\(root)/console.log",
         "-kernel", image + "/vmlinuz", "-initrd", image + "/initrd.img",
         "-append", "console=ttyS0 quiet kaze.write=\(text)",
-        "-blockdev", "driver=file,filename=\(root)/primary.qcow2,node-name=disk0-file",
-        "-blockdev", "driver=qcow2,file=disk0-file,node-name=disk0",
-        "-device", "virtio-blk-pci,drive=disk0,id=disk0-dev",
       ])
-    let qemu = try #require(
-      pid_t(
-        try String(contentsOfFile: "\(root)/qemu.pid", encoding: .utf8)
-          .trimmingCharacters(in: .whitespacesAndNewlines)))
-    pids.append(qemu)
-    let monitor = try await VMMonitor.connect(
-      socketPath: "\(root)/qmp.sock", logger: Logger(label: "test"))
     defer { Task { await monitor.close() } }
 
     try await monitor.addNBDNode("disk0-mirror", host: "127.0.0.1", port: port, export: "vm-disk0")
@@ -144,41 +172,13 @@ extension MirrorToNBDTests {
     "a mirror that stops on target errors catches up with only the delta once the secondary is back"
   )
   func resyncAfterSecondaryLoss() async throws {
-    let root = NSTemporaryDirectory() + "kaze-mirror-\(UUID().uuidString.prefix(8).lowercased())"
-    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    var pids: [pid_t] = []
-    defer {
-      for pid in pids { kill(pid, SIGKILL) }
-      try? FileManager.default.removeItem(atPath: root)
-    }
-    for name in ["primary", "secondary"] {
-      try ProcessRunner.run(
-        "qemu-img", ["create", "-q", "-f", "qcow2", "\(root)/\(name).qcow2", "64M"])
-    }
-    let port = try FreePort.next(host: "127.0.0.1")
-    let daemon = try NBDExportDaemon.start(
-      image: "\(root)/secondary.qcow2", export: "d0", host: "127.0.0.1", port: port,
-      runDirectory: root)
-    pids.append(daemon.pid)
+    let fixture = try MirrorFixture()
+    defer { fixture.cleanUp() }
+    let root = fixture.root
+    let port = fixture.port
+    let daemon = try fixture.serveSecondary(as: "d0")
     // No guest needed: a paused QEMU with the disk, written through the monitor's qemu-io.
-    try ProcessRunner.run(
-      "qemu-system-x86_64",
-      [
-        "-name", "guest=resync-test", "-machine", "pc", "-accel", "tcg", "-m", "64",
-        "-nodefaults", "-display", "none", "-S",
-        "-qmp", "unix:\(root)/qmp.sock,server=on,wait=off",
-        "-daemonize", "-pidfile", "\(root)/qemu.pid",
-        "-blockdev", "driver=file,filename=\(root)/primary.qcow2,node-name=disk0-file",
-        "-blockdev", "driver=qcow2,file=disk0-file,node-name=disk0",
-        "-device", "virtio-blk-pci,drive=disk0,id=disk0-dev",
-      ])
-    let qemu = try #require(
-      pid_t(
-        try String(contentsOfFile: "\(root)/qemu.pid", encoding: .utf8)
-          .trimmingCharacters(in: .whitespacesAndNewlines)))
-    pids.append(qemu)
-    let monitor = try await VMMonitor.connect(
-      socketPath: "\(root)/qmp.sock", logger: Logger(label: "test"))
+    let monitor = try await fixture.startPausedQEMU(name: "resync-test", memoryMiB: 64, extra: [])
     defer { Task { await monitor.close() } }
     try await monitor.addNBDNode(
       "disk0-mirror", host: "127.0.0.1", port: port, export: "d0", reconnectDelay: 2)
@@ -202,10 +202,7 @@ extension MirrorToNBDTests {
     }
     #expect(stopped.length - stopped.offset == 65536, "\(stopped)")
     // The secondary is back (same image, same address): resume, and only the delta is copied.
-    let back = try NBDExportDaemon.start(
-      image: "\(root)/secondary.qcow2", export: "d0", host: "127.0.0.1", port: port,
-      runDirectory: root)
-    pids.append(back.pid)
+    let back = try fixture.serveSecondary(as: "d0")
     try await Task.sleep(for: .seconds(3))
     try await monitor.resumeBlockJob("r")
     let caughtUp = try await eventually("in sync again", timeout: .seconds(60)) {
