@@ -62,11 +62,9 @@ final class ChaosCluster: @unchecked Sendable {
 
   // MARK: Looking
 
-  /// A client of a node whose kazed runs and whose link is up (requests time out quickly).
+  /// A client of a node whose kazed runs and that is not one of the `avoided` (broken) nodes.
   func client(avoiding avoided: Set<String> = []) -> KazeClient {
-    let node =
-      harness.nodes.first { !avoided.contains($0.name) && $0.pid > 0 } ?? harness.nodes[0]
-    return node.client
+    harness.liveClient(excluding: avoided)
   }
 
   /// Every VM as the store sees it; nil while no node answers in time.
@@ -141,16 +139,7 @@ final class ChaosCluster: @unchecked Sendable {
     }
   }
 
-  func everyNodeOnline(timeout: Duration = .seconds(90)) async throws {
-    try await eventually("every node online", timeout: timeout) {
-      () async throws -> Bool? in
-      let client = client()
-      let nodes: [NodeView]? = await within(.seconds(5)) { try await client.nodes() }
-      guard let nodes else { return nil }
-      return nodes.count == harness.nodes.count && nodes.allSatisfy { $0.state == .online }
-        ? true : nil
-    }
-  }
+  func everyNodeOnline() async throws { try await harness.everyNodeOnline() }
 
   /// Moves one HA VM onto `node` if it runs none, so that breaking it tests recovery.
   func ensureHAVM(on node: String) async throws {
@@ -165,36 +154,6 @@ final class ChaosCluster: @unchecked Sendable {
       let view = await within(.seconds(5)) { try await self.client().vm(name) }
       return view?.vm.node == node && view?.status.phase == .running
         && view?.status.node == node ? true : nil
-    }
-  }
-}
-
-/// Resumes a continuation once, whoever comes first.
-final class FirstAnswer<T: Sendable>: @unchecked Sendable {
-  private let lock = NSLock()
-  private var continuation: CheckedContinuation<T?, Never>?
-
-  init(_ continuation: CheckedContinuation<T?, Never>) { self.continuation = continuation }
-
-  func resume(_ value: T?) {
-    lock.withLock {
-      continuation?.resume(returning: value)
-      continuation = nil
-    }
-  }
-}
-
-/// The value of `body`, or nil if it throws or takes longer than `limit` (the request is left to
-/// finish on its own: a client that ignores cancellation cannot hold the caller up).
-func within<T: Sendable>(
-  _ limit: Duration, _ body: @escaping @Sendable () async throws -> T
-) async -> T? {
-  await withCheckedContinuation { continuation in
-    let first = FirstAnswer(continuation)
-    Task { first.resume(try? await body()) }
-    Task {
-      try? await Task.sleep(for: limit)
-      first.resume(nil)
     }
   }
 }

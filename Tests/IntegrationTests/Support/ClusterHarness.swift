@@ -57,13 +57,29 @@ final class ClusterHarness: @unchecked Sendable {
     }
   }
 
+  /// Waits until every node is online again after a fault, asking a node that is up; a request
+  /// that fails or takes over 5 s (a node still recovering) counts as "not yet".
+  func everyNodeOnline(timeout: Duration = .seconds(90)) async throws {
+    try await eventually("every node online", timeout: timeout) {
+      () async throws -> Bool? in
+      let client = liveClient()
+      let views: [NodeView]? = await within(.seconds(5)) { try await client.nodes() }
+      guard let views else { return nil }
+      return views.count == nodes.count && views.allSatisfy { $0.state == .online } ? true : nil
+    }
+  }
+
   var client: KazeClient { nodes[0].client }
 
   func node(_ name: String) -> KazedHarness? { nodes.first { $0.name == name } }
 
   /// A node that is up, to talk to while others are down.
   func liveClient(excluding name: String? = nil) -> KazeClient {
-    (nodes.first { $0.name != name && $0.pid > 0 } ?? nodes[0]).client
+    liveClient(excluding: Set([name].compactMap { $0 }))
+  }
+
+  func liveClient(excluding names: Set<String>) -> KazeClient {
+    (nodes.first { !names.contains($0.name) && $0.pid > 0 } ?? nodes[0]).client
   }
 
   func importTestImage() async throws {
