@@ -56,16 +56,17 @@ struct FenceGuardProcessTests {
       other.kill()
     }
     try directory.publishHAVMs([ha.vmID])
-    // kazed publishes the window before it starts the guard.
-    try directory.publish(window(fenceIn: .seconds(1), expireIn: .seconds(2)))
+    // kazed publishes the window before it starts the guard. Windows leave 4 s of slack, so a
+    // test process starved by parallel tests still renews in time.
+    try directory.publish(window(fenceIn: .seconds(4), expireIn: .seconds(5)))
     let fence = try Guard(directory)
     defer { fence.stop() }
     try await eventually("the guard holds its lock", timeout: .seconds(10)) {
       directory.guardPid() == fence.pid ? true : nil
     }
     // A renewed window keeps the guest alive past the first one's fencing instant.
-    for _ in 0..<8 {
-      try directory.publish(window(fenceIn: .seconds(1), expireIn: .seconds(2)))
+    for _ in 0..<20 {
+      try directory.publish(window(fenceIn: .seconds(4), expireIn: .seconds(5)))
       try await Task.sleep(for: .milliseconds(250))
     }
     #expect(ha.isAlive, "renewed in time: \(fence.log)")
@@ -74,7 +75,7 @@ struct FenceGuardProcessTests {
     #expect(ProcessRunner.wait(pid: second.pid, timeout: .seconds(10)) == 0)
     #expect(fence.log.contains("another guard already watches"))
     // Renewals stop (kazed died or lost the store): the HA guest dies, the other does not.
-    try await eventually("the HA guest is fenced", timeout: .seconds(10)) {
+    try await eventually("the HA guest is fenced", timeout: .seconds(20)) {
       ha.isAlive ? nil : true
     }
     #expect(other.isAlive)
