@@ -79,6 +79,25 @@ if [ -b /dev/vda ]; then
 else
   echo "disk: none"
 fi
+# kaze.records=on: write numbered records to the disk, record N in sector N, each with fsync,
+# and print "ack N" once the write is durable. At boot, first print how many records 1..K are
+# on the disk in order ("records-present: K"), then go on from K+1.
+if [ "$(arg kaze.records)" = on ] && [ -b /dev/vda ]; then
+  have=0; chunk=0
+  while :; do  # 64 KiB (128 sectors) at a time, while every sector so far held its record
+    have=$(dd if=/dev/vda bs=65536 skip=$chunk count=1 2>/dev/null | tr -c 'a-z0-9 ' '\n' |
+      awk -v k=$have '/^rec [0-9]+$/ { if ($2 + 0 == k + 1) k++; else exit } END { print k + 0 }')
+    chunk=$((chunk+1))
+    [ "$have" -eq $((chunk * 128 - 1)) ] || break
+  done
+  echo "records-present: $have"
+  ( r=$have
+    while true; do
+      r=$((r+1))
+      if printf 'rec %d\n' $r | dd of=/dev/vda bs=512 seek=$r count=1 conv=sync,notrunc,fsync 2>/dev/null
+      then echo "ack $r"; else echo "write-failed $r"; r=$((r-1)); sleep 1; fi
+    done ) &
+fi
 n=0
 while true; do
   n=$((n+1))

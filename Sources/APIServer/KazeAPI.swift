@@ -18,6 +18,7 @@ public enum KazeAPI {
     NodeController(environment: environment).register(api)
     MigrationController(environment: environment).register(api)
     NodeMaintenanceController(environment: environment).register(api)
+    ReplicationRoutes(environment: environment).register(api)
     api.get("openapi.yaml") { _, _ in
       Response(
         status: .ok, headers: [.contentType: "application/yaml"],

@@ -12,6 +12,7 @@ public struct ControlPlane: Sendable {
   public let placement: PlacementController
   public let maintenance: MaintenanceController
   public let recovery: RecoveryController
+  public let replication: ReplicationController
   public let logger: Logger
 
   public init(
@@ -23,6 +24,7 @@ public struct ControlPlane: Sendable {
     self.placement = PlacementController(repository: repository, policy: policy, logger: logger)
     self.maintenance = MaintenanceController(repository: repository, policy: policy, logger: logger)
     self.recovery = RecoveryController(repository: repository, policy: policy, logger: logger)
+    self.replication = ReplicationController(repository: repository, logger: logger)
     self.logger = logger
   }
 
@@ -66,6 +68,11 @@ public struct ControlPlane: Sendable {
         try await placement.reconcile(guard: leader)
       } catch {
         logger.warning("placement: \(error)")
+      }
+      do {
+        try await replication.reconcile(guard: leader)
+      } catch {
+        logger.warning("replication: \(error)")
       }
       do {
         try await maintenance.reconcile(guard: leader)

@@ -7,7 +7,7 @@ public struct KazeCommand: AsyncParsableCommand {
     abstract: "Manage Kaze virtual machines, images and nodes.",
     subcommands: [
       VMCommand.self, ImageCommand.self, SnapshotCommand.self, DiskCommand.self, NodeCommand.self,
-      ClusterCommand.self,
+      ClusterCommand.self, StorageCommand.self,
       TaskCommand.self, EventCommand.self,
     ])
 

@@ -54,6 +54,16 @@ extension KazeClient {
       body: request)
   }
 
+  public func replications() async throws -> [Replication] {
+    try await call("GET", "/storage/replication")
+  }
+
+  public func recover(_ name: String, acceptDataLoss: Bool = false) async throws -> VMView {
+    try await call(
+      "POST", "/vms/\(Self.escape(name))/recover",
+      body: RecoverVMRequest(acceptDataLoss: acceptDataLoss))
+  }
+
   public func migration(_ name: String) async throws -> Migration {
     try await call("GET", "/vms/\(Self.escape(name))/migration")
   }

@@ -241,6 +241,7 @@ extension NodeAgent {
 
   func prepare(_ vm: VM) async throws -> QEMULaunchContext {
     let pools = config.pools
+    try await requireReplicaCopies(of: vm)
     let diskPaths = try await runBlocking { try pools.ensureDisks(of: vm) }
     var taps: [String?] = []
     for (index, nic) in vm.spec.nics.enumerated() {
@@ -263,6 +264,23 @@ extension NodeAgent {
       try FileManager.default.copyItem(atPath: template, toPath: vars)
     }
     return context
+  }
+
+  /// Once a VM's replicated disks hold data, a missing copy here is an error: creating a blank
+  /// disk would start the VM from nothing.
+  func requireReplicaCopies(of vm: VM) async throws {
+    guard Replication.isReplicated(vm), let replication = try await repository.replication(vm.name),
+      replication.seeded
+    else { return }
+    for disk in vm.spec.disks where disk.pool == Replication.poolName {
+      let path = try config.pools.diskPath(vm: vm.name, disk: disk)
+      if !FileManager.default.fileExists(atPath: path) {
+        throw KazeError(
+          .notFound,
+          "the copy of \(disk.name) is not on \(config.name) (\(path)); it will not start from a blank disk"
+        )
+      }
+    }
   }
 
   func removeTaps(_ vm: VM) {

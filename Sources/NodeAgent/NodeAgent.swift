@@ -14,6 +14,8 @@ public actor NodeAgent {
   let repository: Repository
   let logger: Logger
   var runtimes: [String: VMRuntime] = [:]
+  /// Replication mirrors this node's QEMUs run, by "vm/disk".
+  var mirrors: [String: MirrorLink] = [:]
   let kick: AsyncStream<Void>.Continuation
   private let kicks: AsyncStream<Void>
   /// Kills this node's HA QEMUs if its lease goes unrenewed (see `FencingWatchdog`).
@@ -46,7 +48,9 @@ public actor NodeAgent {
     await withTaskGroup(of: Void.self) { group in
       group.addTask { await registration.run() }
       group.addTask { [repository, kick] in
-        for await _ in repository.store.changeSignals([StoreKeys.vms, StoreKeys.tasks]) {
+        for await _ in repository.store.changeSignals([
+          StoreKeys.vms, StoreKeys.tasks, StoreKeys.replications,
+        ]) {
           kick.yield()
         }
       }
@@ -57,6 +61,7 @@ public actor NodeAgent {
         }
       }
       group.addTask { await self.loop() }
+      group.addTask { await self.runReplicaMonitor() }
       await group.next()
       group.cancelAll()
     }
@@ -173,8 +178,10 @@ public actor NodeAgent {
   func reconcileAll() async {
     let all: [VM]
     let outgoing: Set<String>
+    let replications: [String: Replication]
     do {
       all = try await repository.vms()
+      replications = try await repository.replications()
       outgoing = Set(
         try await repository.migrations().filter { $0.isActive && $0.source == config.name }
           .map(\.vm))
@@ -183,6 +190,8 @@ public actor NodeAgent {
       return
     }
     await reportFencing(all)
+    // Exports first: a copy this node served as secondary may be the one it must now run from.
+    await reconcileReplicaExports(vms: all, replications: replications)
     let vms = all.filter { $0.node == config.name }
     // A VM being sent elsewhere belongs to the migration driver, whatever state QEMU is in.
     for vm in vms where !outgoing.contains(vm.name) { await reconcile(vm) }

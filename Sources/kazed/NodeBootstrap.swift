@@ -39,7 +39,12 @@ struct NodeBootstrap {
     ).standardizedFileURL.path
     try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
     let store = try openStore(dataDir: dataDir)
-    var pools = [DirectoryPool(name: "local", kind: "dir", root: "\(dataDir)/pools/local")]
+    var pools = [
+      DirectoryPool(name: "local", kind: "dir", root: "\(dataDir)/pools/local"),
+      // Local disk too, but each disk here has a synchronous copy on a second node.
+      DirectoryPool(
+        name: Replication.poolName, kind: "replicated", root: "\(dataDir)/pools/replicated"),
+    ]
     if let shared = settings.sharedPool {
       pools.append(DirectoryPool(name: "shared", kind: "shared", root: shared))
     }

@@ -36,6 +36,7 @@ struct VMService: Sendable {
     spec.affinityGroup = request.affinityGroup
     spec.antiAffinityGroup = request.antiAffinityGroup
     spec.nodeSelector = request.nodeSelector
+    spec.replicaNode = request.replicaNode
     if let kernel = image.kernelPath {
       let cmdline = ["console=ttyS0", image.cmdline, request.cmdline].compactMap { $0 }
         .filter { !$0.isEmpty }.joined(separator: " ")
@@ -66,6 +67,18 @@ struct VMService: Sendable {
     let pools = PoolNames(repository: repository)
     for (index, disk) in spec.disks.enumerated() {
       _ = try await pools.require(disk.pool, field: "disks[\(index)].pool")
+    }
+    if let replicaNode = request.replicaNode {
+      guard spec.disks.contains(where: { $0.pool == Replication.poolName }) else {
+        throw KazeError.invalid(
+          "replicaNode", "the VM has no disk on the '\(Replication.poolName)' pool to replicate")
+      }
+      let names = try await repository.nodes().map(\.name)
+      guard names.contains(replicaNode) else {
+        throw KazeError.invalid(
+          "replicaNode",
+          "no node named '\(replicaNode)'; nodes: \(names.sorted().joined(separator: ", "))")
+      }
     }
     let nics = request.nics ?? [NICRequest(network: "user")]
     spec.nics = try nics.enumerated().map { index, nic in
@@ -139,7 +152,9 @@ struct VMService: Sendable {
 
   func view(_ name: String) async throws -> VMView {
     let vm = try await repository.requireVM(name)
-    return VMView(vm: vm, status: try await repository.status(name))
+    return VMView(
+      vm: vm, status: try await repository.status(name),
+      replication: try await repository.replication(name))
   }
 
   /// Refuses an HA VM the cluster could not restart if its worst node failed (N+1).

@@ -49,7 +49,7 @@ public struct Repository: Sendable {
       then: [
         .delete(StoreKeys.vm(name)), .delete(StoreKeys.status(name)),
         .deletePrefix(StoreKeys.snapshots(of: name)), .delete(StoreKeys.migration(name)),
-        .delete(StoreKeys.owner(name)),
+        .delete(StoreKeys.owner(name)), .delete(StoreKeys.replication(name)),
       ])
   }
 
@@ -106,8 +106,13 @@ public struct Repository: Sendable {
   public func views() async throws -> [VMView] {
     async let vms = vms()
     async let statuses = statuses()
+    async let replications = replications()
     let all = try await statuses
-    return try await vms.map { VMView(vm: $0, status: all[$0.name] ?? VMStatus(phase: .pending)) }
+    let copies = try await replications
+    return try await vms.map {
+      VMView(
+        vm: $0, status: all[$0.name] ?? VMStatus(phase: .pending), replication: copies[$0.name])
+    }
   }
 
   // MARK: Nodes

@@ -13,6 +13,7 @@ public enum StoreKeys {
   public static let migrations = "/kaze/migrations/"
   public static let maintenance = "/kaze/maintenance/"
   public static let owners = "/kaze/owners/"
+  public static let replications = "/kaze/replication/"
   public static let leader = "/kaze/leader"
   public static let clusterConfig = "/kaze/config/cluster"
 
@@ -30,6 +31,8 @@ public enum StoreKeys {
   /// The VM's current (or last) migration; one at a time per VM.
   public static func migration(_ vm: String) -> String { migrations + vm }
   public static func event(_ id: String) -> String { events + id }
+  /// Where a VM's replicated disks have their copies (`Replication`).
+  public static func replication(_ vm: String) -> String { replications + vm }
 
   /// The last path component of a key: the record's name.
   public static func name(of key: String) -> String {

@@ -63,7 +63,20 @@ public actor RecoveryController {
         }
         var request = PlacementRequest(for: vm)
         request.excludedNodes = [from]
-        let target = try choose(request, preferred: ha.preferredNodes, in: snapshot)
+        let target: String
+        if Replication.isReplicated(vm) {
+          // Only the node with the in-sync secondary copy may take it over (RPO 0).
+          target = try ReplicaPlanner.failoverTarget(
+            of: vm, replication: try await repository.replication(vm.name), alive: alive
+          ).get()
+          if let entry = snapshot.nodes.first(where: { $0.node.name == target }),
+            let reason = Placement.infeasibility(request, on: entry, policy: policy)
+          {
+            throw KazeError(.insufficientResources, "\(target), which has its copy, \(reason)")
+          }
+        } else {
+          target = try choose(request, preferred: ha.preferredNodes, in: snapshot)
+        }
         try await reassign(
           vm, from: from, to: target, detectedAt: deadSince[from] ?? now, leader: leader)
         snapshot.place(request, on: target)
@@ -98,6 +111,18 @@ public actor RecoveryController {
   private func reassign(
     _ vm: VM, from: String, to target: String, detectedAt: Date, leader: LeaderGuard
   ) async throws {
+    try await Self.reassign(
+      vm, from: from, to: target, detectedAt: detectedAt, repository: repository,
+      conditions: [leader.compare], reason: "node failed or crash loop")
+  }
+
+  /// Moves a VM off a node it can no longer run on, in one transaction guarded by `conditions`,
+  /// the VM record's revision and its owner key: a new epoch on `target`, and for replicated
+  /// disks the role swap (the copies on `target` become the primary ones).
+  public static func reassign(
+    _ vm: VM, from: String, to target: String, detectedAt: Date, repository: Repository,
+    conditions: [Compare], reason: String
+  ) async throws {
     let store = repository.store
     guard let record = try await store.get(StoreKeys.vm(vm.name)) else { return }
     var moved = try record.decodeJSON(VM.self)
@@ -107,22 +132,34 @@ public actor RecoveryController {
     moved.epoch += 1
     moved.haRelocations += 1
     moved.recovery = RecoveryInfo(from: from, detectedAt: detectedAt)
-    let result = try await store.txn(
-      if: [
-        leader.compare, .modRevision(record.key, equals: record.modRevision),
+    var guards =
+      conditions + [
+        .modRevision(record.key, equals: record.modRevision),
         try .jsonValue(StoreKeys.owner(vm.name), equals: owner),
-      ],
-      then: try repository.assignment(moved) + [
+      ]
+    var writes =
+      try repository.assignment(moved) + [
         try .putJSON(
           StoreKeys.status(vm.name),
           VMStatus(phase: .pending, node: target, lastError: "recovering: \(from) failed"))
-      ])
+      ]
+    if Replication.isReplicated(vm),
+      let replicationRecord = try await store.get(StoreKeys.replication(vm.name))
+    {
+      let replication = try replicationRecord.decodeJSON(Replication.self)
+      guards.append(.modRevision(replicationRecord.key, equals: replicationRecord.modRevision))
+      writes.append(
+        try .putJSON(
+          StoreKeys.replication(vm.name),
+          ReplicaPlanner.swapped(replication, to: target, epoch: moved.epoch, at: Date())))
+    }
+    let result = try await store.txn(if: guards, then: writes)
     guard result.succeeded else { throw KazeError(.conflict, "\(vm.name) changed") }
     try await repository.record(
       KazeEvent(
         level: .warning, kind: "vm.recovering", vm: vm.name, node: target,
         message:
-          "\(vm.name) leaves \(from) (node failed or crash loop); restarting it on \(target) "
+          "\(vm.name) leaves \(from) (\(reason)); restarting it on \(target) "
           + "(epoch \(moved.epoch))"))
   }
 }

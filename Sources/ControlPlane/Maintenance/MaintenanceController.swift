@@ -107,7 +107,9 @@ public struct MaintenanceController: Sendable {
     let nodes = try await repository.nodes()
     let localPools = Set(
       nodes.first { $0.name == node }?.pools.filter { $0.kind == "dir" }.map(\.name) ?? [])
-    if let disk = vm.spec.disks.first(where: { localPools.contains($0.pool) }) {
+    if let disk = vm.spec.disks.first(where: {
+      localPools.contains($0.pool) || $0.pool == Replication.poolName
+    }) {
       throw KazeError(.invalidState, "\(disk.name) is on \(node)'s local pool '\(disk.pool)'")
     }
     var request = PlacementRequest(for: vm)

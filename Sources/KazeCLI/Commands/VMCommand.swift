@@ -9,6 +9,7 @@ struct VMCommand: AsyncParsableCommand {
     subcommands: [
       Create.self, List.self, Show.self, Set.self, Start.self, Stop.self, Shutdown.self,
       Reboot.self, Pause.self, Resume.self, Delete.self, Console.self, Migrate.self,
+      Recover.self,
     ])
 
   struct Create: AsyncParsableCommand {
@@ -19,7 +20,7 @@ struct VMCommand: AsyncParsableCommand {
     @Option(help: "Image or template to create it from.") var image: String
     @Option(help: "Virtual CPUs.") var cpus: Int?
     @Option(help: "Memory in MiB.") var memory: Int?
-    @Option(name: .customLong("disk"), help: "A disk of SIZE (e.g. 10G); repeat for more disks.")
+    @Option(name: .customLong("disk"), help: "A disk of SIZE (e.g. 10G), or SIZE:POOL (e.g. 10G:replicated); repeat for more.")
     var disks: [String] = []
     @Option(name: .customLong("network"), help: "'user' or 'bridge:NAME'; repeat for more NICs.")
     var networks: [String] = []
@@ -36,6 +37,8 @@ struct VMCommand: AsyncParsableCommand {
     @Option(
       name: .customLong("node-selector"), help: "A node label KEY=VALUE it needs; repeat for more.")
     var nodeSelector: [String] = []
+    @Option(help: "The node for the secondary copies of its disks on the replicated pool.")
+    var replicaNode: String?
     @Flag(help: "High availability: restart it on another node when its node fails.") var ha = false
     @Option(help: "HA restart priority, 0-1000 (higher first).") var haPriority: Int?
     @Flag(help: "Accept an HA VM that N+1 admission control refuses.") var force = false
@@ -66,13 +69,14 @@ struct VMCommand: AsyncParsableCommand {
         }
         let request = CreateVMRequest(
           name: name, image: image, cpus: cpus, memoryMiB: memory,
-          disks: disks.isEmpty ? nil : disks.map { DiskRequest(size: $0) },
+          disks: disks.isEmpty ? nil : disks.map(DiskRequest.init(commandLine:)),
           nics: networks.isEmpty ? nil : networks.map { NICRequest(network: $0) },
           machine: try parse(machine, "machine"), firmware: try parse(firmware, "firmware"),
           osType: try parse(osType, "os"), cmdline: cmdline, affinityGroup: affinityGroup,
           antiAffinityGroup: antiAffinityGroup, node: node,
           nodeSelector: selector.isEmpty ? nil : selector,
-          ha: ha || haPriority != nil ? HAPolicy(priority: haPriority ?? 100) : nil, start: start)
+          ha: ha || haPriority != nil ? HAPolicy(priority: haPriority ?? 100) : nil, start: start,
+          replicaNode: replicaNode)
         try request.validate()
         let client = try options.client()
         var view = try await client.createVM(request, force: force)
@@ -136,6 +140,7 @@ struct VMCommand: AsyncParsableCommand {
               disk.name,
               "\(disk.sizeBytes.humanBytes) on \(disk.pool)"
                 + (disk.backingPath.map { " (linked clone of \($0))" } ?? "")
+                + (view.replication.map { ReplicationText.disk(disk.name, in: $0) } ?? "")
             ))
         }
         for (index, nic) in vm.spec.nics.enumerated() {

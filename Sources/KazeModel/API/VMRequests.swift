@@ -22,13 +22,15 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
   public var node: String?
   /// Labels its node must carry.
   public var nodeSelector: [String: String]?
+  /// The node for the secondary copies of disks on the replicated pool (default: chosen).
+  public var replicaNode: String?
   /// High availability: restart on another node when this one fails.
   public var ha: HAPolicy?
   public var start: Bool?
 
   enum CodingKeys: String, CodingKey, CaseIterable {
     case name, image, cpus, memoryMiB, disks, nics, machine, firmware, osType, cpuModel, cmdline,
-      affinityGroup, antiAffinityGroup, node, nodeSelector, ha, start
+      affinityGroup, antiAffinityGroup, node, nodeSelector, replicaNode, ha, start
   }
 
   public init(
@@ -37,8 +39,9 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
     firmware: Firmware? = nil, osType: OSType? = nil, cpuModel: String? = nil,
     cmdline: String? = nil, affinityGroup: String? = nil, antiAffinityGroup: String? = nil,
     node: String? = nil, nodeSelector: [String: String]? = nil, ha: HAPolicy? = nil,
-    start: Bool? = nil
+    start: Bool? = nil, replicaNode: String? = nil
   ) {
+    self.replicaNode = replicaNode
     self.ha = ha
     self.node = node
     self.nodeSelector = nodeSelector
@@ -76,6 +79,7 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
     antiAffinityGroup = try c.decodeIfPresent(String.self, forKey: .antiAffinityGroup)
     node = try c.decodeIfPresent(String.self, forKey: .node)
     nodeSelector = try c.decodeIfPresent([String: String].self, forKey: .nodeSelector)
+    replicaNode = try c.decodeIfPresent(String.self, forKey: .replicaNode)
     ha = try c.decodeIfPresent(HAPolicy.self, forKey: .ha)
     start = try c.decodeIfPresent(Bool.self, forKey: .start)
   }
@@ -97,6 +101,13 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
     if let affinityGroup { try Validators.name(affinityGroup, field: "affinityGroup") }
     if let antiAffinityGroup { try Validators.name(antiAffinityGroup, field: "antiAffinityGroup") }
     if let node { try Validators.name(node, field: "node") }
+    if let replicaNode {
+      try Validators.name(replicaNode, field: "replicaNode")
+      if replicaNode == node {
+        throw KazeError.invalid(
+          "replicaNode", "'\(replicaNode)' also runs the VM; the secondary copy needs another node")
+      }
+    }
     try ha?.validate()
     for (key, value) in nodeSelector ?? [:]
     where key.isEmpty || key.contains("=") || value.contains("=") {

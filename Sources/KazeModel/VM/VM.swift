@@ -111,9 +111,12 @@ public struct VMStatus: Codable, Sendable, Equatable {
 public struct VMView: Codable, Sendable, Equatable {
   public var vm: VM
   public var status: VMStatus
+  /// Where the copies of its replicated disks are and how they stand (nil: none).
+  public var replication: Replication?
 
-  public init(vm: VM, status: VMStatus) {
+  public init(vm: VM, status: VMStatus, replication: Replication? = nil) {
     self.vm = vm
     self.status = status
+    self.replication = replication
   }
 }

@@ -19,6 +19,9 @@ public struct VMSpec: Codable, Sendable, Equatable {
   public var antiAffinityGroup: String?
   /// Labels a node must carry to run this VM (`kazed --label KEY=VALUE`).
   public var nodeSelector: [String: String]?
+  /// The node to hold the secondary copies of disks on the replicated pool; nil lets the
+  /// scheduler choose (never the node that runs the VM).
+  public var replicaNode: String?
 
   public init(
     cpus: Int = 1, memoryMiB: Int = 256, machine: MachineType = .pc, firmware: Firmware = .bios,

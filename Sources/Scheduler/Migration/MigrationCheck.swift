@@ -22,6 +22,11 @@ public enum MigrationCheck {
       return "\(disk.name) of \(vm.name) is on \(source.name)'s local pool '\(disk.pool)'; live "
         + "migration needs the disks on a shared pool"
     }
+    if let disk = vm.spec.disks.first(where: { $0.pool == Replication.poolName }) {
+      return "\(disk.name) of \(vm.name) is on the replicated pool; moving a VM with replicated "
+        + "disks to another node live is not supported yet (it fails over to its secondary "
+        + "copy's node when \(source.name) fails)"
+    }
     return nil
   }
 

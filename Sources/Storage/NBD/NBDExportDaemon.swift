@@ -17,8 +17,11 @@ public struct NBDExportDaemon: Sendable, Equatable {
   public var export: String
 
   /// Serves `image` as export `export` on `host:port` and returns once the daemon listens.
+  /// With `writethrough`, each write is flushed to the disk before the export acknowledges it:
+  /// for a secondary copy, an acknowledged write survives this node's power loss too.
   public static func start(
-    image: String, export: String, host: String, port: Int, runDirectory: String
+    image: String, export: String, host: String, port: Int, runDirectory: String,
+    writethrough: Bool = false
   ) throws -> NBDExportDaemon {
     try Validators.name(export, field: "export")
     try FileManager.default.createDirectory(
@@ -31,7 +34,8 @@ public struct NBDExportDaemon: Sendable, Equatable {
         "--blockdev", "driver=file,filename=\(escape(image)),node-name=\(export)-file",
         "--blockdev", "driver=qcow2,file=\(export)-file,node-name=\(export)",
         "--nbd-server", "addr.type=inet,addr.host=\(host),addr.port=\(port)",
-        "--export", "type=nbd,id=\(export)-export,node-name=\(export),name=\(export),writable=on",
+        "--export",
+        exportOption(export) + (writethrough ? ",writethrough=on" : ""),
         "--pidfile", pidfile, "--daemonize",
       ], check: false, timeout: .seconds(30))
     guard result.status == 0 else {
@@ -62,7 +66,7 @@ public struct NBDExportDaemon: Sendable, Equatable {
     else { return nil }
     let args = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
     guard args.first?.hasSuffix(binary) == true,
-      args.contains("type=nbd,id=\(export)-export,node-name=\(export),name=\(export),writable=on")
+      args.contains(where: { $0.hasPrefix(exportOption(export)) })
     else { return nil }
     return NBDExportDaemon(pid: pid, host: host, port: port, export: export)
   }
@@ -80,6 +84,24 @@ public struct NBDExportDaemon: Sendable, Equatable {
   }
 
   public var isAlive: Bool { ProcessRunner.isRunning(pid) }
+
+  static func exportOption(_ export: String) -> String {
+    "type=nbd,id=\(export)-export,node-name=\(export),name=\(export),writable=on"
+  }
+
+  /// The exports whose daemons have pidfiles in `runDirectory` (live or not).
+  public static func exports(in runDirectory: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: runDirectory)) ?? []).compactMap {
+      name in
+      guard name.hasPrefix("nbd-"), name.hasSuffix(".pid") else { return nil }
+      return String(name.dropFirst(4).dropLast(4))
+    }
+  }
+
+  /// Forgets a stopped daemon's pidfile.
+  public static func removePidfile(export: String, runDirectory: String) {
+    try? FileManager.default.removeItem(atPath: pidfilePath(runDirectory, export))
+  }
 
   static func pidfilePath(_ runDirectory: String, _ export: String) -> String {
     "\(runDirectory)/nbd-\(export).pid"

@@ -88,7 +88,8 @@ final class KazedHarness: @unchecked Sendable {
 
   /// Power loss: kazed, its fence guard and its QEMUs die at once.
   func powerOff() {
-    let victims = qemuPids() + [guardPid(), pid > 0 ? pid : nil].compactMap { $0 }
+    let victims =
+      qemuPids() + exportDaemonPids() + [guardPid(), pid > 0 ? pid : nil].compactMap { $0 }
     for victim in victims { kill(victim, SIGKILL) }
     if pid > 0 { _ = ProcessRunner.waitBlocking(pid: pid) }
     pid = 0
@@ -114,6 +115,21 @@ final class KazedHarness: @unchecked Sendable {
       }.sorted() ?? []
     return files.compactMap { try? String(contentsOfFile: "\(dataDir)/\($0)", encoding: .utf8) }
       .joined(separator: "\n").split(separator: "\n").suffix(40).joined(separator: "\n")
+  }
+
+  /// The node's qemu-storage-daemons (secondary copies served over NBD), by their pidfiles.
+  func exportDaemonPids() -> [pid_t] {
+    let run = "\(dataDir)/run/nbd"
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: run)) ?? []
+    return files.filter { $0.hasPrefix("nbd-") && $0.hasSuffix(".pid") }.compactMap { file in
+      guard let text = try? String(contentsOfFile: "\(run)/\(file)", encoding: .utf8),
+        let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+        ProcessRunner.isRunning(pid),
+        let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+        String(decoding: data, as: UTF8.self).contains("qemu-storage-daemon")
+      else { return nil }
+      return pid
+    }
   }
 
   /// QEMU processes started for this data folder, found by their pidfiles.
@@ -156,7 +172,7 @@ final class KazedHarness: @unchecked Sendable {
 
   func cleanUp() {
     stop()
-    for qemu in qemuPids() { kill(qemu, SIGKILL) }
+    for qemu in qemuPids() + exportDaemonPids() { kill(qemu, SIGKILL) }
     if let guardPid = guardPid() { kill(guardPid, SIGKILL) }
     if ProcessInfo.processInfo.environment["KAZE_KEEP_TEST_DATA"] == "1" {
       print("kept test data in \(dataDir)")

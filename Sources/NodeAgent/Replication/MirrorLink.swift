@@ -1,0 +1,22 @@
+import Hypervisor
+import KazeModel
+
+/// What the primary's agent set up for one replicated disk in one QEMU: the mirror job writing
+/// to the secondary's export, and the resync under way, if any.
+struct MirrorLink {
+  var export: NBDExport
+  /// The QEMU the job runs in; a new QEMU has no job.
+  var qemuPid: Int32
+  /// When a resync after a degraded spell began, and how much it had to copy.
+  var resync: (bytes: Int64, started: ContinuousClock.Instant)?
+
+  /// The mirror job and the NBD node are named after the export they write to (which names the
+  /// VM, the disk and the epoch), so a job found after kazed restarts tells where it writes.
+  static func jobID(_ export: NBDExport) -> String { "replica-\(export.name)" }
+  static func nodeName(_ export: NBDExport) -> String { "replica-\(export.name)" }
+
+  /// The replication job of `disk` among a QEMU's block jobs.
+  static func job(of disk: String, in jobs: [BlockJobInfo]) -> BlockJobInfo? {
+    jobs.first { $0.id.hasPrefix("replica-") && $0.id.contains("-\(disk)-e") }
+  }
+}

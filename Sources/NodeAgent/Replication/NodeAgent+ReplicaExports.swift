@@ -1,0 +1,116 @@
+import ClusterStore
+import Foundation
+import KazeModel
+import Storage
+
+extension NodeAgent {
+  /// Where this node's NBD export daemons keep their pidfiles.
+  var exportRunDirectory: String { "\(config.dataDirectory)/run/nbd" }
+
+  /// The address other nodes reach this node's exports on: the host of its API address.
+  var exportHost: String {
+    String(config.address.split(separator: ":").first ?? "127.0.0.1")
+  }
+
+  /// The secondary's side of replication: serves the copies this node holds for other nodes'
+  /// VMs over NBD, each named with the VM's epoch, and stops every export it no longer should
+  /// serve — before this node starts any VM, so a copy that became primary is never open twice.
+  func reconcileReplicaExports(vms: [VM], replications: [String: Replication]) async {
+    guard let pool = try? config.pools.pool(Replication.poolName) else { return }
+    var wanted: Set<String> = []
+    for vm in vms {
+      guard let replication = replications[vm.name], replication.secondary == config.name,
+        replication.epoch == vm.epoch, replication.primary != config.name,
+        vm.node != config.name
+      else { continue }
+      for disk in vm.spec.disks where disk.pool == Replication.poolName {
+        let name = Replication.exportName(vmID: vm.id, disk: disk.name, epoch: replication.epoch)
+        wanted.insert(name)
+        do {
+          try await serveCopy(
+            of: vm, disk: disk, replication: replication, export: name, pool: pool)
+        } catch {
+          logger.warning("cannot serve the copy of \(vm.name)/\(disk.name): \(error)")
+        }
+      }
+    }
+    for export in NBDExportDaemon.exports(in: exportRunDirectory) where !wanted.contains(export) {
+      if let daemon = NBDExportDaemon.find(
+        export: export, host: exportHost, port: 0, runDirectory: exportRunDirectory)
+      {
+        await daemon.stop()
+        logger.info("stopped NBD export \(export): this node no longer holds that secondary copy")
+      }
+      NBDExportDaemon.removePidfile(export: export, runDirectory: exportRunDirectory)
+    }
+    removeCopiesOfDeletedVMs(vms: vms, pool: pool)
+  }
+
+  private func serveCopy(
+    of vm: VM, disk: DiskSpec, replication: Replication, export: String, pool: DirectoryPool
+  ) async throws {
+    let host = exportHost
+    let published = replication.disks[disk.name]?.export
+    let samePlace = published.map { $0.name == export && $0.host == host } ?? false
+    if let published, samePlace,
+      NBDExportDaemon.find(
+        export: export, host: host, port: published.port, runDirectory: exportRunDirectory)
+        != nil
+    {
+      return
+    }
+    let path = pool.diskPath(vm: vm.name, disk: disk.name)
+    let marker = path + ".secondary-epoch"
+    let markedEpoch = (try? String(contentsOfFile: marker, encoding: .utf8))?
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    if markedEpoch != "\(replication.epoch)" || !FileManager.default.fileExists(atPath: path) {
+      // A new secondary copy for this epoch starts empty; the primary copies everything to it.
+      // (What was here belonged to an older epoch: never a copy the VM runs from now.)
+      try await runBlocking {
+        try FileManager.default.createDirectory(
+          atPath: pool.vmDirectory(vm.name), withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(atPath: path)
+        try QemuImg.create(path: path, sizeBytes: disk.sizeBytes)
+        try "\(replication.epoch)\n".write(toFile: marker, atomically: true, encoding: .utf8)
+      }
+    }
+    if let stale = NBDExportDaemon.find(
+      export: export, host: host, port: 0, runDirectory: exportRunDirectory)
+    {
+      await stale.stop()
+    }
+    guard let port = samePlace ? published?.port : TCPProbe.freePort(host: host) else {
+      throw KazeError(.unavailable, "no free port on \(host) for an NBD export")
+    }
+    let runDirectory = exportRunDirectory
+    _ = try await runBlocking {
+      try NBDExportDaemon.start(
+        image: path, export: export, host: host, port: port, runDirectory: runDirectory,
+        writethrough: true)
+    }
+    let epoch = replication.epoch
+    let me = config.name
+    try await repository.modifyReplication(vm.name) { record in
+      guard record.epoch == epoch, record.secondary == me else { return false }
+      record.disks[disk.name]?.export = NBDExport(host: host, port: port, name: export)
+      return true
+    }
+    await event(
+      vm.name, "replication.serving",
+      "\(config.name) serves the secondary copy of \(disk.name) on \(host):\(port) (epoch \(epoch))")
+  }
+
+  /// Removes the secondary copies of VMs that no longer exist.
+  private func removeCopiesOfDeletedVMs(vms: [VM], pool: DirectoryPool) {
+    let names = Set(vms.map(\.name))
+    let folder = "\(pool.root)/disks"
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    where !names.contains(name) && runtimes[name] == nil {
+      // Only folders that were secondary copies; a primary's disks go with its delete task.
+      let files = (try? FileManager.default.contentsOfDirectory(atPath: "\(folder)/\(name)")) ?? []
+      guard files.contains(where: { $0.hasSuffix(".secondary-epoch") }) else { continue }
+      try? FileManager.default.removeItem(atPath: "\(folder)/\(name)")
+      logger.info("removed the copies of deleted VM \(name) from the replicated pool")
+    }
+  }
+}

@@ -1,0 +1,206 @@
+import ClusterStore
+import Foundation
+import Hypervisor
+import KazeModel
+import Storage
+
+extension NodeAgent {
+  /// How long a guest write waits for a lost secondary before it completes on the primary copy
+  /// alone. The agent records `degraded` well before that (it probes every `replicaProbeInterval`),
+  /// and a node that cannot reach the store fences its HA VMs sooner still, so a write the guest
+  /// saw complete is never missing from a copy the store calls in sync.
+  static let mirrorReconnectDelay = 5
+  static let replicaProbeInterval: Duration = .milliseconds(500)
+
+  /// Runs `reconcileReplicaMirrors` on its own short period, apart from the reconcile loop.
+  func runReplicaMonitor() async {
+    while !Task.isCancelled {
+      do {
+        let vms = try await repository.vms().filter {
+          $0.node == config.name && Replication.isReplicated($0)
+        }
+        if !vms.isEmpty {
+          await reconcileReplicaMirrors(vms: vms, replications: try await repository.replications())
+        }
+      } catch {
+        logger.debug("replica monitor: \(error)")
+      }
+      try? await Task.sleep(for: Self.replicaProbeInterval)
+    }
+  }
+
+  /// The primary's side of replication: keeps a write-blocking mirror from each replicated disk
+  /// of the VMs running here to the secondary's export, and writes each disk's state.
+  func reconcileReplicaMirrors(vms: [VM], replications: [String: Replication]) async {
+    for vm in vms {
+      guard let replication = replications[vm.name], replication.primary == config.name,
+        let runtime = runtimes[vm.name], let monitor = runtime.monitor,
+        let pid = runtime.process?.pid, runtime.epoch == replication.epoch,
+        runtime.incomingMigration == nil, runtime.outgoingMigration == nil,
+        runtime.phase == .running || runtime.phase == .paused
+      else { continue }
+      guard let jobs = try? await monitor.blockJobs() else { continue }
+      var states: [String: DiskReplica] = [:]
+      for disk in vm.spec.disks where disk.pool == Replication.poolName {
+        let current =
+          replication.disks[disk.name]
+          ?? DiskReplica(state: .degraded, totalBytes: disk.sizeBytes)
+        states[disk.name] = await mirror(
+          vm: vm, disk: disk, current: current, replication: replication, monitor: monitor,
+          pid: pid, job: MirrorLink.job(of: disk.name, in: jobs))
+      }
+      await publish(states, of: vm, replication: replication)
+    }
+  }
+
+  private func mirror(
+    vm: VM, disk: DiskSpec, current: DiskReplica, replication: Replication, monitor: VMMonitor,
+    pid: Int32, job found: BlockJobInfo?
+  ) async -> DiskReplica {
+    let key = "\(vm.name)/\(disk.name)"
+    var link = mirrors[key].flatMap { $0.qemuPid == pid ? $0 : nil }
+    var job = found
+    let target = replication.secondary == nil ? nil : current.export
+    var next = current
+    if let running = job, target.map(MirrorLink.jobID) != running.id {
+      // The secondary moved, or serves a new copy: this job writes to the wrong place.
+      try? await monitor.cancelBlockJob(running.id, force: true)
+      await waitForJobEnd(running.id, monitor: monitor)
+      try? await monitor.removeNode(running.id)
+      link = nil
+      job = nil
+    }
+    guard let target else {
+      mirrors[key] = nil
+      return changed(next, to: .degraded)
+    }
+    let reachable =
+      (try? await runBlocking { TCPProbe.accepts(host: target.host, port: target.port) }) ?? false
+    guard let job else {
+      mirrors[key] = nil
+      guard reachable else { return changed(next, to: .degraded) }
+      do {
+        try? await monitor.removeNode(MirrorLink.nodeName(target))
+        try await monitor.addNBDNode(
+          MirrorLink.nodeName(target), host: target.host, port: target.port,
+          export: target.name, reconnectDelay: Self.mirrorReconnectDelay)
+        try await monitor.startMirror(
+          job: MirrorLink.jobID(target), device: disk.name,
+          target: MirrorLink.nodeName(target), writeBlocking: true, onTargetError: "stop")
+        mirrors[key] = MirrorLink(export: target, qemuPid: pid)
+        next.syncedBytes = 0
+        return changed(next, to: .syncing)
+      } catch {
+        logger.warning("cannot mirror \(key) to \(target.host):\(target.port): \(error)")
+        return changed(next, to: .degraded)
+      }
+    }
+    var kept = link ?? MirrorLink(export: target, qemuPid: pid)
+    defer { mirrors[key] = kept }
+    next.syncedBytes = job.offset
+    next.totalBytes = max(job.length, disk.sizeBytes)
+    if !reachable { return changed(next, to: .degraded) }
+    if job.status == "paused" || job.status == "standby" {
+      // Stopped on a target error, and the secondary answers again: copy what it missed.
+      do {
+        try await monitor.resumeBlockJob(job.id)
+      } catch {
+        return changed(next, to: .degraded)
+      }
+      if kept.resync == nil { kept.resync = (job.length - job.offset, .now) }
+      return changed(next, to: current.state == .syncing ? .syncing : .resyncing)
+    }
+    if current.state == .inSync && job.ready && kept.resync == nil {
+      return next
+    }
+    if job.ready && job.offset == job.length {
+      if let resync = kept.resync {
+        let elapsed = ContinuousClock.now - resync.started
+        next.lastResync = ResyncFigures(
+          bytes: resync.bytes,
+          seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds)
+            / 1e18)
+        kept.resync = nil
+      }
+      return changed(next, to: .inSync)
+    }
+    let copying: ReplicaState =
+      current.state == .degraded || current.state == .resyncing || kept.resync != nil
+      ? .resyncing : .syncing
+    return changed(next, to: copying)
+  }
+
+  private func changed(_ replica: DiskReplica, to state: ReplicaState) -> DiskReplica {
+    var next = replica
+    if next.state != state {
+      next.state = state
+      next.since = Date()
+    }
+    return next
+  }
+
+  private func waitForJobEnd(_ job: String, monitor: VMMonitor) async {
+    for _ in 0..<100 {
+      guard let jobs = try? await monitor.blockJobs(), jobs.contains(where: { $0.id == job })
+      else { return }
+      try? await Task.sleep(for: .milliseconds(50))
+    }
+  }
+
+  /// Writes the disks' states while this node still owns the VM's epoch; events on changes.
+  private func publish(_ states: [String: DiskReplica], of vm: VM, replication: Replication)
+    async
+  {
+    let worthWriting = states.contains { name, state in
+      guard let old = replication.disks[name] else { return true }
+      return old.state != state.state || old.lastResync != state.lastResync
+        || abs(old.syncedBytes - state.syncedBytes) > max(state.totalBytes / 20, 1 << 20)
+    }
+    guard worthWriting || !replication.seeded else { return }
+    let owner = VMOwner(node: config.name, epoch: replication.epoch)
+    do {
+      guard
+        try await repository.updateReplication(vm.name, owner: owner, { record in
+          record.seeded = true
+          for (name, state) in states {
+            // The export is the secondary's to write; keep whatever it published meanwhile.
+            var merged = state
+            merged.export = record.disks[name]?.export
+            record.disks[name] = merged
+          }
+        }) != nil
+      else { return }
+    } catch {
+      logger.warning("cannot record the replication state of \(vm.name): \(error)")
+      return
+    }
+    for (name, state) in states.sorted(by: { $0.key < $1.key })
+    where replication.disks[name]?.state != state.state {
+      await replicaEvent(vm: vm.name, disk: name, state: state, secondary: replication.secondary)
+    }
+  }
+
+  private func replicaEvent(vm: String, disk: String, state: DiskReplica, secondary: String?)
+    async
+  {
+    let there = secondary.map { "on \($0)" } ?? "(no secondary node)"
+    switch state.state {
+    case .syncing:
+      await event(vm, "disk.syncing", "\(disk): copying the whole disk to its secondary \(there)")
+    case .inSync:
+      let resync = state.lastResync.map {
+        " (resync copied \($0.bytes.humanBytes) in \(String(format: "%.1f", $0.seconds)) s)"
+      }
+      await event(
+        vm, "disk.in-sync", "\(disk) is in sync with its secondary \(there)\(resync ?? "")")
+    case .degraded:
+      await event(
+        vm, "disk.degraded",
+        "\(disk): secondary \(there) unreachable; running on \(config.name)'s copy alone",
+        level: .warning)
+    case .resyncing:
+      await event(
+        vm, "disk.resyncing", "\(disk): secondary \(there) is back; copying what it missed")
+    }
+  }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import KazeClient
+import KazeModel
+import KazeTestSupport
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+extension RealGuests {
+  /// Replicated disks: every write the guest saw complete is on two nodes.
+  @Suite("Replicated storage across nodes")
+  struct ReplicationTests {
+    /// How many primary-node kills the zero-loss test does in a row (default 3).
+    static var runs: Int {
+      Int(ProcessInfo.processInfo.environment["KAZE_REPLICA_RUNS"] ?? "") ?? 3
+    }
+
+    @Test("kill -9 of the primary node: HA restarts the VM on its secondary with every acknowledged record")
+    func noAcknowledgedWriteLost() async throws {
+      let cluster = try ClusterHarness()
+      defer { cluster.cleanUp() }
+      try await cluster.start()
+      try await cluster.importTestImage()
+      _ = try await cluster.client.createVM(ReplicaGuest.request(name: "ledger", node: "node-1"))
+      var previousEpoch = 0
+      for round in 1...Self.runs {
+        let client = cluster.liveClient()
+        let replication = try await ReplicaGuest.inSync(client, "ledger")
+        let view = try await client.vm("ledger")
+        let primaryName = try #require(view.vm.node)
+        let secondaryName = try #require(replication.secondary)
+        #expect(primaryName != secondaryName)
+        #expect(view.vm.epoch > previousEpoch)
+        let primary = try #require(cluster.node(primaryName))
+        let secondary = try #require(cluster.node(secondaryName))
+        // Let the guest acknowledge some records while its writes go to both copies.
+        let before = try await ReplicaGuest.lastAck(client.console("ledger", lines: 400).lines)
+        try await eventually("ledger acknowledges 30 more records", timeout: .seconds(120)) {
+          ReplicaGuest.lastAck(node: primary, vmID: view.vm.id) >= before + 30 ? true : nil
+        }
+        primary.powerOff()
+        let acknowledged = ReplicaGuest.lastAck(node: primary, vmID: view.vm.id)
+        progress("replication round \(round): \(primaryName) powered off after ack \(acknowledged)")
+        let survivor = cluster.liveClient(excluding: primaryName)
+        let moved = try await eventually("ledger running on \(secondaryName)", timeout: .seconds(120)) {
+          () async throws -> VMView? in
+          let moved = try await survivor.vm("ledger")
+          return moved.status.phase == .running && moved.vm.node == secondaryName ? moved : nil
+        }
+        #expect(moved.replication?.primary == secondaryName)
+        #expect(moved.replication?.previousPrimary == primaryName)
+        let present = try await eventually("ledger reports its records", timeout: .seconds(120)) {
+          ReplicaGuest.recordsPresent(try await secondary.consoleSinceBoot("ledger"))
+        }
+        progress("replication round \(round): \(present) records on \(secondaryName)")
+        #expect(
+          present >= acknowledged,
+          "round \(round): \(acknowledged) records were acknowledged on \(primaryName), \(present) survived on \(secondaryName)"
+        )
+        // The old primary comes back: it must neither run the VM nor touch the new primary copy.
+        try await primary.start()
+        try await cluster.everyNodeOnline()
+        #expect(KazedHarness.qemuProcesses(vmID: view.vm.id.uuidString.lowercased()).count == 1)
+        previousEpoch = moved.vm.epoch
+      }
+      // After the last round, the guest still finds every record it wrote before it.
+      let client = cluster.liveClient()
+      let last = try await ReplicaGuest.inSync(client, "ledger")
+      let kinds = try await client.events(limit: 2000).filter { $0.vm == "ledger" }.map(\.kind)
+      #expect(kinds.filter { $0 == "vm.recovered" }.count == Self.runs)
+      #expect(kinds.contains("disk.in-sync"))
+      #expect(last.epoch == previousEpoch)
+    }
+
+    @Test("secondary lost: the VM runs on, degraded; back, only the delta is copied and the copies match")
+    func degradedThenResync() async throws {
+      let cluster = try ClusterHarness()
+      defer { cluster.cleanUp() }
+      try await cluster.start()
+      try await cluster.importTestImage()
+      let client = cluster.client
+      _ = try await client.createVM(
+        ReplicaGuest.request(name: "journal", node: "node-1", replicaNode: "node-2"))
+      let synced = try await ReplicaGuest.inSync(client, "journal")
+      #expect(synced.secondary == "node-2")
+      let view = try await client.vm("journal")
+      let primary = try #require(cluster.node("node-1"))
+      let secondary = try #require(cluster.node("node-2"))
+      let export = try #require(synced.disks["disk0"]?.export)
+      try await eventually("journal writes records to both copies", timeout: .seconds(120)) {
+        ReplicaGuest.lastAck(node: primary, vmID: view.vm.id) >= 20 ? true : nil
+      }
+
+      secondary.powerOff()
+      progress("journal: node-2 powered off after ack \(ReplicaGuest.lastAck(node: primary, vmID: view.vm.id))")
+      let degraded = try await eventually("journal degraded", timeout: .seconds(30)) {
+        () async throws -> Replication? in
+        let replication = try await client.vm("journal").replication
+        return replication?.disks["disk0"]?.state == .degraded ? replication : nil
+      }
+      #expect(degraded.secondary == "node-2")
+      progress("journal: degraded recorded at ack \(ReplicaGuest.lastAck(node: primary, vmID: view.vm.id))")
+      let atDegrade = ReplicaGuest.lastAck(node: primary, vmID: view.vm.id)
+      try await eventually("journal writes on while degraded", timeout: .seconds(60)) {
+        ReplicaGuest.lastAck(node: primary, vmID: view.vm.id) >= atDegrade + 40 ? true : nil
+      }
+      let status = try await client.vm("journal").status
+      #expect(status.phase == .running)
+
+      try await secondary.start()
+      let resynced = try await ReplicaGuest.inSync(client, "journal", timeout: .seconds(120))
+      let figures = try #require(resynced.disks["disk0"]?.lastResync)
+      progress("resync after the secondary came back: \(figures.bytes) bytes in \(figures.seconds) s")
+      #expect(resynced.disks["disk0"]?.export == export, "same export, same copy")
+      #expect(figures.bytes > 0)
+      #expect(figures.bytes < 8 << 20, "only the delta is copied, not the 64 MiB disk")
+      let kinds = try await client.events(limit: 2000).filter { $0.vm == "journal" }.map(\.kind)
+      for kind in ["disk.syncing", "disk.in-sync", "disk.degraded", "disk.resyncing"] {
+        #expect(kinds.contains(kind), "event \(kind)")
+      }
+
+      // Storage fencing: only the current epoch's export name exists on the secondary.
+      let stale = try ProcessRunner.run(
+        "qemu-img",
+        [
+          "info",
+          "nbd://\(export.host):\(export.port)/"
+            + Replication.exportName(vmID: view.vm.id, disk: "disk0", epoch: view.vm.epoch - 1),
+        ],
+        check: false)
+      #expect(stale.status != 0, "an older epoch's export is refused")
+
+      // Both copies hold the same data once the guest has stopped writing.
+      _ = try await client.perform(.stop, on: "journal", wait: true)
+      try await eventually("journal stopped", timeout: .seconds(60)) {
+        try await client.vm("journal").status.phase == .stopped ? true : nil
+      }
+      let path = "pools/replicated/disks/journal/disk0.qcow2"
+      let compare = try ProcessRunner.run(
+        "qemu-img",
+        ["compare", "-U", "\(primary.dataDir)/\(path)", "\(secondary.dataDir)/\(path)"],
+        check: false)
+      #expect(compare.status == 0, "copies differ: \(compare.stdout) \(compare.stderr)")
+      let storage = try primary.kaze("storage", "status")
+      #expect(storage.status == 0)
+      #expect(storage.stdout.contains("journal") && storage.stdout.contains("node-2"))
+    }
+  }
+}
