@@ -46,7 +46,8 @@ struct ReplicationRoutes<Context: RequestContext>: Sendable {
     ).get()
     try await RecoveryController.reassign(
       vm, from: from, to: target, detectedAt: Date(), repository: repository, conditions: [],
-      reason: acceptDataLoss ? "recovered by an admin, accepting data loss" : "recovered by an admin")
+      reason: acceptDataLoss
+        ? "recovered by an admin, accepting data loss" : "recovered by an admin")
     if acceptDataLoss {
       try await repository.record(
         KazeEvent(

@@ -46,7 +46,8 @@ extension VMCommand {
     @OptionGroup var options: ClientOptions
     @Argument var name: String
     @Flag(
-      help: "Start it even though that copy is not in sync: writes the guest saw complete may be lost."
+      help:
+        "Start it even though that copy is not in sync: writes the guest saw complete may be lost."
     )
     var acceptDataLoss = false
 

@@ -20,7 +20,9 @@ struct VMCommand: AsyncParsableCommand {
     @Option(help: "Image or template to create it from.") var image: String
     @Option(help: "Virtual CPUs.") var cpus: Int?
     @Option(help: "Memory in MiB.") var memory: Int?
-    @Option(name: .customLong("disk"), help: "A disk of SIZE (e.g. 10G), or SIZE:POOL (e.g. 10G:replicated); repeat for more.")
+    @Option(
+      name: .customLong("disk"),
+      help: "A disk of SIZE (e.g. 10G), or SIZE:POOL (e.g. 10G:replicated); repeat for more.")
     var disks: [String] = []
     @Option(name: .customLong("network"), help: "'user' or 'bridge:NAME'; repeat for more NICs.")
     var networks: [String] = []

@@ -30,7 +30,8 @@ public struct Replication: Codable, Sendable, Equatable {
   public var note: String?
 
   public init(
-    vm: String, primary: String, secondary: String? = nil, epoch: Int, disks: [String: DiskReplica] = [:],
+    vm: String, primary: String, secondary: String? = nil, epoch: Int,
+    disks: [String: DiskReplica] = [:],
     previousPrimary: String? = nil, seeded: Bool = false, note: String? = nil
   ) {
     self.vm = vm

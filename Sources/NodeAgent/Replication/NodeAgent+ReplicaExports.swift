@@ -97,7 +97,8 @@ extension NodeAgent {
     }
     await event(
       vm.name, "replication.serving",
-      "\(config.name) serves the secondary copy of \(disk.name) on \(host):\(port) (epoch \(epoch))")
+      "\(config.name) serves the secondary copy of \(disk.name) on \(host):\(port) (epoch \(epoch))"
+    )
   }
 
   /// Removes the secondary copies of VMs that no longer exist.

@@ -148,7 +148,9 @@ extension NodeAgent {
   }
 
   /// Writes the disks' states while this node still owns the VM's epoch; events on changes.
-  private func publish(_ states: [String: DiskReplica], of vm: VM, replication: Replication)
+  private func publish(
+    _ states: [String: DiskReplica], of vm: VM, replication: Replication
+  )
     async
   {
     let worthWriting = states.contains { name, state in
@@ -160,15 +162,17 @@ extension NodeAgent {
     let owner = VMOwner(node: config.name, epoch: replication.epoch)
     do {
       guard
-        try await repository.updateReplication(vm.name, owner: owner, { record in
-          record.seeded = true
-          for (name, state) in states {
-            // The export is the secondary's to write; keep whatever it published meanwhile.
-            var merged = state
-            merged.export = record.disks[name]?.export
-            record.disks[name] = merged
-          }
-        }) != nil
+        try await repository.updateReplication(
+          vm.name, owner: owner,
+          { record in
+            record.seeded = true
+            for (name, state) in states {
+              // The export is the secondary's to write; keep whatever it published meanwhile.
+              var merged = state
+              merged.export = record.disks[name]?.export
+              record.disks[name] = merged
+            }
+          }) != nil
       else { return }
     } catch {
       logger.warning("cannot record the replication state of \(vm.name): \(error)")
@@ -180,7 +184,9 @@ extension NodeAgent {
     }
   }
 
-  private func replicaEvent(vm: String, disk: String, state: DiskReplica, secondary: String?)
+  private func replicaEvent(
+    vm: String, disk: String, state: DiskReplica, secondary: String?
+  )
     async
   {
     let there = secondary.map { "on \($0)" } ?? "(no secondary node)"

@@ -11,7 +11,8 @@ enum ReplicaGuest {
     CreateVMRequest(
       name: name, image: "tiny", memoryMiB: 160,
       disks: [DiskRequest(size: "64M", pool: Replication.poolName)], cmdline: "kaze.records=on",
-      node: node, ha: HAPolicy(priority: 100), start: true, replicaNode: replicaNode)
+      node: node, ha: HAPolicy(priority: 100, maxRelocations: 20), start: true,
+      replicaNode: replicaNode)
   }
 
   /// The highest "ack N" in console lines.
@@ -29,7 +30,8 @@ enum ReplicaGuest {
     // The tail is enough (acks only grow); decoded leniently, as a serial log may hold any byte.
     let data = FileManager.default.contents(atPath: path) ?? Data()
     let text = String(decoding: data.suffix(64 << 10), as: UTF8.self)
-    return lastAck(text.split(separator: "\n").map(String.init))
+    // Serial lines end in "\r\n", one Character in Swift: split on any newline.
+    return lastAck(text.split(whereSeparator: \.isNewline).map(String.init))
   }
 
   /// "records-present: K" from the guest's latest boot.
@@ -40,10 +42,13 @@ enum ReplicaGuest {
   }
 
   /// Waits until every replicated disk of the VM is in sync; returns the record.
-  static func inSync(_ client: KazeClient, _ name: String, timeout: Duration = .seconds(180))
+  static func inSync(
+    _ client: KazeClient, _ name: String, timeout: Duration = .seconds(180)
+  )
     async throws -> Replication
   {
-    try await eventually("\(name)'s disks in sync", timeout: timeout) { () async throws -> Replication? in
+    try await eventually("\(name)'s disks in sync", timeout: timeout) {
+      () async throws -> Replication? in
       let view = try await client.vm(name)
       guard view.status.phase == .running, let replication = view.replication,
         replication.primary == view.vm.node, replication.allInSync
