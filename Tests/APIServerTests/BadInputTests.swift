@@ -56,6 +56,14 @@ struct BadInputTests {
       status: .badRequest, field: "nics[0].network", message: "not a network"),
     Case(
       label: "empty body", body: "", status: .badRequest, field: nil, message: "needs a JSON body"),
+    Case(
+      label: "replica node without a replicated disk",
+      body: #"{"name":"vm1","image":"tiny","replicaNode":"node-a"}"#, status: .badRequest,
+      field: "replicaNode", message: "no disk on the 'replicated' pool"),
+    Case(
+      label: "replica node that runs the VM",
+      body: #"{"name":"vm1","image":"tiny","node":"node-a","replicaNode":"node-a"}"#,
+      status: .badRequest, field: "replicaNode", message: "the secondary copy needs another node"),
   ]
 
   @Test("create VM refuses", arguments: cases)
@@ -135,6 +143,42 @@ struct BadInputTests {
           #expect(response.status == .conflict)
           #expect(try response.decode(ErrorReply.self).code == "invalidState")
         }
+      }
+      #expect(try await fixture.store.currentRevision() == before)
+    }
+    await fixture.close()
+  }
+
+  @Test("recover refuses bad bodies and VMs without replicated disks, changing nothing")
+  func recover() async throws {
+    let fixture = try await APIFixture.make()
+    try await fixture.test { client in
+      try await client.execute(
+        uri: "/api/v1/vms", method: .post, body: .json(#"{"name":"web","image":"tiny"}"#)
+      ) { _ in }
+      let before = try await fixture.store.currentRevision()
+      try await client.execute(
+        uri: "/api/v1/vms/web/recover", method: .post, body: .json(#"{"acceptDataLoss":"yes"}"#)
+      ) { response throws in
+        #expect(response.status == .badRequest)
+        #expect(try response.decode(ErrorReply.self).field == "acceptDataLoss")
+      }
+      try await client.execute(
+        uri: "/api/v1/vms/web/recover", method: .post, body: .json(#"{"force":true}"#)
+      ) { response throws in
+        #expect(response.status == .badRequest)
+        #expect(try response.decode(ErrorReply.self).field == "force")
+      }
+      try await client.execute(
+        uri: "/api/v1/vms/web/recover", method: .post, body: .json(#"{"acceptDataLoss":true}"#)
+      ) { response throws in
+        #expect(response.status == .conflict)
+        #expect(try response.decode(ErrorReply.self).message.contains("no disk on the replicated pool"))
+      }
+      try await client.execute(
+        uri: "/api/v1/vms/ghost/recover", method: .post, body: .json("{}")
+      ) { response throws in
+        #expect(response.status == .notFound)
       }
       #expect(try await fixture.store.currentRevision() == before)
     }
