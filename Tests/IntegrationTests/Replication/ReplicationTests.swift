@@ -175,3 +175,68 @@ extension RealGuests {
     }
   }
 }
+
+extension RealGuests.ReplicationTests {
+  @Test("a copy that is behind is never started by HA; an admin can start it with --accept-data-loss")
+  func staleCopyNeedsAdmin() async throws {
+    let cluster = try ClusterHarness()
+    defer { cluster.cleanUp() }
+    try await cluster.start()
+    try await cluster.importTestImage()
+    let client = cluster.client
+    _ = try await client.createVM(
+      ReplicaGuest.request(name: "ledger", node: "node-1", replicaNode: "node-2"))
+    _ = try await ReplicaGuest.inSync(client, "ledger")
+    let view = try await client.vm("ledger")
+    let primary = try #require(cluster.node("node-1"))
+    let secondary = try #require(cluster.node("node-2"))
+    try await eventually("ledger writes records to both copies", timeout: .seconds(120)) {
+      ReplicaGuest.lastAck(node: primary, vmID: view.vm.id) >= 20 ? true : nil
+    }
+    // The secondary goes first; the primary writes on alone, then dies too.
+    secondary.powerOff()
+    try await eventually("ledger degraded", timeout: .seconds(30)) {
+      try await client.vm("ledger").replication?.disks["disk0"]?.state == .degraded ? true : nil
+    }
+    let atDegrade = ReplicaGuest.lastAck(node: primary, vmID: view.vm.id)
+    try await eventually("ledger writes on alone", timeout: .seconds(60)) {
+      ReplicaGuest.lastAck(node: primary, vmID: view.vm.id) >= atDegrade + 20 ? true : nil
+    }
+    primary.powerOff()
+    let acknowledged = ReplicaGuest.lastAck(node: primary, vmID: view.vm.id)
+    try await secondary.start()
+    let survivor = cluster.nodes[2].client
+    let blocked = try await eventually("recovery blocked", timeout: .seconds(60)) {
+      try await survivor.events(limit: 500).first {
+        $0.kind == "vm.recovery-blocked" && $0.vm == "ledger"
+      }
+    }
+    #expect(blocked.message.contains("not in sync"), "\(blocked.message)")
+    #expect(blocked.message.contains("--accept-data-loss"), "\(blocked.message)")
+    try await Task.sleep(for: .seconds(3))
+    let waiting = try await survivor.vm("ledger")
+    #expect(waiting.vm.node == "node-1", "HA must not start it from the stale copy")
+    #expect(KazedHarness.qemuProcesses(vmID: view.vm.id.uuidString.lowercased()).isEmpty)
+
+    // Without the flag the admin is told why; with it, the VM starts from node-2's copy.
+    let refused = try secondary.kaze("vm", "recover", "ledger")
+    #expect(refused.status != 0)
+    #expect(refused.stderr.contains("not in sync"), "\(refused.stderr)")
+    let accepted = try secondary.kaze("vm", "recover", "ledger", "--accept-data-loss")
+    #expect(accepted.status == 0, "\(accepted.stderr)")
+    let moved = try await eventually("ledger running on node-2", timeout: .seconds(120)) {
+      () async throws -> VMView? in
+      let moved = try await survivor.vm("ledger")
+      return moved.status.phase == .running && moved.vm.node == "node-2" ? moved : nil
+    }
+    #expect(moved.replication?.primary == "node-2")
+    let present = try await eventually("ledger reports its records", timeout: .seconds(120)) {
+      () async throws -> Int? in
+      ReplicaGuest.recordsPresent((try? await secondary.consoleSinceBoot("ledger")) ?? [])
+    }
+    progress("stale copy: \(acknowledged) acknowledged on node-1, \(present) on node-2's copy")
+    #expect(present >= atDegrade - 1 && present < acknowledged, "the copy was behind, as reported")
+    let kinds = try await survivor.events(limit: 500).filter { $0.vm == "ledger" }.map(\.kind)
+    #expect(kinds.contains("vm.data-loss-accepted"))
+  }
+}
