@@ -84,8 +84,9 @@ let package = Package(
     .executableTarget(
       name: "kaze-bench",
       dependencies: [
-        "KazeClient", "KazeModel", "KazeTestSupport", "QMP", "Scheduler",
+        "KazeClient", "KazeModel", "KazeTestSupport", "QMP", "Scheduler", "Hypervisor", "Storage",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
       ]),
     .testTarget(name: "KazeModelTests", dependencies: ["KazeModel"]),
     .testTarget(name: "QMPTests", dependencies: ["QMP"]),

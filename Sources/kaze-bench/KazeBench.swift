@@ -10,7 +10,7 @@ struct KazeBench: AsyncParsableCommand {
     commandName: "kaze-bench", abstract: "Measure Kaze on this machine.",
     subcommands: [
       CreateStart.self, Idle.self, MigrateBench.self, FailoverBench.self, SchedulerBench.self,
-      HABench.self,
+      HABench.self, ReplicationBench.self,
     ])
 }
 

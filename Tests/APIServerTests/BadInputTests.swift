@@ -173,7 +173,8 @@ struct BadInputTests {
         uri: "/api/v1/vms/web/recover", method: .post, body: .json(#"{"acceptDataLoss":true}"#)
       ) { response throws in
         #expect(response.status == .conflict)
-        #expect(try response.decode(ErrorReply.self).message.contains("no disk on the replicated pool"))
+        #expect(
+          try response.decode(ErrorReply.self).message.contains("no disk on the replicated pool"))
       }
       try await client.execute(
         uri: "/api/v1/vms/ghost/recover", method: .post, body: .json("{}")

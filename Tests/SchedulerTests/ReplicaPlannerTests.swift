@@ -9,7 +9,8 @@ struct ReplicaPlannerTests {
     var pools = [PoolInfo(name: "local", kind: "dir", path: "/", capacityBytes: 1, freeBytes: 1)]
     if replicated {
       pools.append(
-        PoolInfo(name: "replicated", kind: "replicated", path: "/r", capacityBytes: 1, freeBytes: 1))
+        PoolInfo(name: "replicated", kind: "replicated", path: "/r", capacityBytes: 1, freeBytes: 1)
+      )
     }
     return Node(
       name: name, address: "127.0.0.1:1", cpus: 8, memoryMiB: 16_384, accelerator: .tcg,
@@ -30,7 +31,9 @@ struct ReplicaPlannerTests {
       disks: ["disk0": DiskReplica(state: state, totalBytes: 1 << 30)], seeded: true)
   }
 
-  @Test("the secondary is never the primary, and only a node that is up, not in maintenance, with the pool")
+  @Test(
+    "the secondary is never the primary, and only a node that is up, not in maintenance, with the pool"
+  )
   func secondaryRules() {
     let nodes = [
       node("a"), node("b", maintenance: true), node("c", replicated: false), node("d"), node("e"),
@@ -80,8 +83,10 @@ struct ReplicaPlannerTests {
       try ReplicaPlanner.failoverTarget(of: vm(), replication: replication(), alive: ["c"]).get()
     }
     #expect(throws: KazeError.self) {
-      try ReplicaPlanner.failoverTarget(of: vm(), replication: replication(secondary: nil), alive: ["b"])
-        .get()
+      try ReplicaPlanner.failoverTarget(
+        of: vm(), replication: replication(secondary: nil), alive: ["b"]
+      )
+      .get()
     }
     #expect(throws: KazeError.self, "a record from an older epoch is not trusted") {
       try ReplicaPlanner.failoverTarget(of: vm(epoch: 3), replication: replication(), alive: ["b"])

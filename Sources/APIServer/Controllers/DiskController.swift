@@ -56,6 +56,12 @@ struct DiskController<Context: RequestContext>: Sendable {
     let body = try await APIJSON.decode(DiskRequest.self, from: request)
     let size = try Validators.size(body.size)
     if body.pool != nil { throw KazeError.invalid("pool", "a resize cannot change the pool") }
+    if disk.pool == Replication.poolName {
+      throw KazeError(
+        .invalidState,
+        "\(diskName) is on the replicated pool; growing a replicated disk is not supported yet "
+          + "(its secondary copy would no longer match); add a disk instead")
+    }
     guard size >= disk.sizeBytes else {
       throw KazeError.invalid(
         "size",

@@ -58,6 +58,8 @@ public actor ReplicationController {
         if next.secondary == primary { next.secondary = nil }
         resetSecondaryCopies(&next)
       }
+      let replicated = Set(vm.spec.disks.filter { $0.pool == Replication.poolName }.map(\.name))
+      next.disks = next.disks.filter { replicated.contains($0.key) }
       for disk in vm.spec.disks where disk.pool == Replication.poolName {
         if next.disks[disk.name] == nil {
           next.disks[disk.name] = DiskReplica(state: .degraded, totalBytes: disk.sizeBytes)

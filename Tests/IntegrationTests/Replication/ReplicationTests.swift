@@ -177,7 +177,8 @@ extension RealGuests {
 }
 
 extension RealGuests.ReplicationTests {
-  @Test("a copy that is behind is never started by HA; an admin can start it with --accept-data-loss")
+  @Test(
+    "a copy that is behind is never started by HA; an admin can start it with --accept-data-loss")
   func staleCopyNeedsAdmin() async throws {
     let cluster = try ClusterHarness()
     defer { cluster.cleanUp() }
