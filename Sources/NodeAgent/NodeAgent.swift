@@ -16,6 +16,8 @@ public actor NodeAgent {
   var runtimes: [String: VMRuntime] = [:]
   /// Replication mirrors this node's QEMUs run, by "vm/disk".
   var mirrors: [String: MirrorLink] = [:]
+  /// Whether any VM assigned here has replicated disks (else the replica monitor stays idle).
+  var runsReplicatedVMs = false
   let kick: AsyncStream<Void>.Continuation
   private let kicks: AsyncStream<Void>
   /// Kills this node's HA QEMUs if its lease goes unrenewed (see `FencingWatchdog`).
@@ -193,6 +195,7 @@ public actor NodeAgent {
     // Exports first: a copy this node served as secondary may be the one it must now run from.
     await reconcileReplicaExports(vms: all, replications: replications)
     let vms = all.filter { $0.node == config.name }
+    runsReplicatedVMs = vms.contains { Replication.isReplicated($0) }
     // A VM being sent elsewhere belongs to the migration driver, whatever state QEMU is in.
     for vm in vms where !outgoing.contains(vm.name) { await reconcile(vm) }
     await reconcileMigrations(vms: all)

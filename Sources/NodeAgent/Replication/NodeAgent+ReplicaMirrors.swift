@@ -15,17 +15,21 @@ extension NodeAgent {
   /// Runs `reconcileReplicaMirrors` on its own short period, apart from the reconcile loop.
   func runReplicaMonitor() async {
     while !Task.isCancelled {
-      do {
-        let vms = try await repository.vms().filter {
-          $0.node == config.name && Replication.isReplicated($0)
-        }
-        if !vms.isEmpty {
-          await reconcileReplicaMirrors(vms: vms, replications: try await repository.replications())
-        }
-      } catch {
-        logger.debug("replica monitor: \(error)")
-      }
+      if runsReplicatedVMs { await monitorReplicas() }
       try? await Task.sleep(for: Self.replicaProbeInterval)
+    }
+  }
+
+  private func monitorReplicas() async {
+    do {
+      let vms = try await repository.vms().filter {
+        $0.node == config.name && Replication.isReplicated($0)
+      }
+      if !vms.isEmpty {
+        await reconcileReplicaMirrors(vms: vms, replications: try await repository.replications())
+      }
+    } catch {
+      logger.debug("replica monitor: \(error)")
     }
   }
 
