@@ -30,9 +30,8 @@ extension RealGuests {
       )
       _ = try await client.createVM(
         CreateVMRequest(
-          name: "pinned", image: "tiny", memoryMiB: 160,
-          disks: [DiskRequest(size: "8M", pool: "local")],
-          node: host, start: true))
+          name: "pinned", image: "tiny", memoryMiB: 160, disks: [DiskRequest(size: "8M")],
+          node: host, nodeSelector: ["rack": "r2"], start: true))
       for name in ["svc-a", "svc-b", "pinned"] {
         try await eventually("\(name) ticking", timeout: .seconds(180)) {
           () async throws -> Bool? in
@@ -48,7 +47,7 @@ extension RealGuests {
       #expect(enter.stdout.contains("could not move pinned"), "\(enter.stdout)")
       let record = try await client.maintenance(host)
       #expect(Set(record.moved.keys) == ["svc-a", "svc-b", "parked"], "\(record)")
-      #expect(record.blocked["pinned"]?.contains("local pool") == true)
+      #expect(record.blocked["pinned"]?.contains("rack=r2") == true, "\(record.blocked)")
       for name in ["svc-a", "svc-b", "parked"] {
         let view = try await client.vm(name)
         #expect(view.vm.node != host, "\(name) left \(host)")

@@ -32,7 +32,11 @@ extension RealGuests {
       out = try node.kaze("vm", "list")
       #expect(out.stdout.contains("demo") && out.stdout.contains("running"))
       out = try node.kaze("node", "show")
-      #expect(out.stdout.contains("accelerator  tcg"))
+      #expect(
+        out.stdout.split(separator: "\n").contains {
+          $0.hasPrefix("accelerator ") && $0.hasSuffix(" tcg (TCG chosen by configuration)")
+        },
+        "\(out.stdout)")
       let pid = try #require(try await node.client.vm("demo").status.pid)
       out = try node.kaze("vm", "shutdown", "demo")
       #expect(out.stdout == "demo: stopped\n", "\(out.stderr)")

@@ -195,7 +195,7 @@ struct MigrationCheckTests {
         == nil)
   }
 
-  @Test("KVM and TCG nodes do not exchange VMs, nor do local disks move")
+  @Test("KVM and TCG nodes do not exchange VMs; local disks move to a node with that pool")
   func acceleratorsAndDisks() {
     #expect(
       MigrationCheck.incompatibility(
@@ -203,8 +203,17 @@ struct MigrationCheckTests {
         == true)
     #expect(
       MigrationCheck.incompatibility(
-        of: vm(model: "qemu64", pool: "local"), from: node("a"), to: node("b"))?
-        .contains("local pool") == true)
+        of: vm(model: "qemu64", pool: "local"), from: node("a"), to: node("b")) == nil)
+    var bare = node("b")
+    bare.pools.removeAll { $0.name == "local" }
+    #expect(
+      MigrationCheck.incompatibility(
+        of: vm(model: "qemu64", pool: "local"), from: node("a"), to: bare)?
+        .contains("local pool 'local'") == true)
+    #expect(
+      MigrationCheck.incompatibility(
+        of: vm(model: "qemu64", pool: "replicated"), from: node("a"), to: node("b"))?
+        .contains("replicated") == true)
   }
 }
 

@@ -33,6 +33,33 @@ extension VMMonitor {
       ]))
   }
 
+  /// Starts QEMU's own NBD server on `host:port` (a migration target serving its new disks).
+  public func startNBDServer(host: String, port: Int) async throws {
+    try await command(
+      "nbd-server-start",
+      .object([
+        "addr": .object([
+          "type": .string("inet"),
+          "data": .object(["host": .string(host), "port": .string("\(port)")]),
+        ])
+      ]))
+  }
+
+  /// Serves block node `node` as writable NBD export `name` on the server `startNBDServer` began.
+  public func exportBlockNode(_ node: String, as name: String) async throws {
+    try await command(
+      "block-export-add",
+      .object([
+        "type": .string("nbd"), "id": .string(name), "node-name": .string(node),
+        "name": .string(name), "writable": .bool(true),
+      ]))
+  }
+
+  /// Stops the NBD server and its exports.
+  public func stopNBDServer() async throws {
+    try await command("nbd-server-stop", nil)
+  }
+
   /// Removes a block node nothing uses any more.
   public func removeNode(_ node: String) async throws {
     try await command("blockdev-del", .object(["node-name": .string(node)]))

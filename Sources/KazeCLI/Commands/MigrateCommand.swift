@@ -58,8 +58,11 @@ struct ProgressBar {
     let filled = Int(Double(width) * min(100, progress.percent) / 100)
     let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
     let eta = progress.etaSeconds.map { String(format: ", ETA %.0f s", $0) } ?? ""
+    // One bar for both phases of a shared-nothing migration: "disks", then "memory".
+    let stage =
+      progress.phase.map { "\(migration.state.rawValue) (\($0))" } ?? migration.state.rawValue
     let line = String(
-      format: "\r%@ [%@] %5.1f%%  %@ of %@%@   ", migration.state.rawValue, bar, progress.percent,
+      format: "\r%@ [%@] %5.1f%%  %@ of %@%@   ", stage, bar, progress.percent,
       progress.transferredBytes.humanBytes, progress.totalBytes.humanBytes, eta)
     FileHandle.standardOutput.write(Data(line.utf8))
   }

@@ -16,6 +16,9 @@ public struct Migration: Codable, Sendable, Equatable {
   /// Bandwidth cap of the migration stream, MiB/s (0 = unlimited).
   public var bandwidthMiBps: Int
   public var progress: MigrationProgress
+  /// Disks on the source's local pools, copied to the target during the migration: the target's
+  /// NBD exports of its new copies, by disk name (nil or empty: every disk is on shared storage).
+  public var storage: [String: NBDExport]?
   /// Why it failed, when it did.
   public var error: String?
   public var createdAt: Date
@@ -68,12 +71,15 @@ public struct MigrationProgress: Codable, Sendable, Equatable {
   public var downtimeMs: Int?
   /// Total time QEMU measured, once completed.
   public var totalTimeMs: Int?
+  /// `disks` while local disks are copied, then `memory`; one percentage covers both.
+  public var phase: String?
 
   public init(
     percent: Double = 0, transferredBytes: Int64 = 0, totalBytes: Int64 = 0,
     remainingBytes: Int64 = 0, etaSeconds: Double? = nil, downtimeMs: Int? = nil,
-    totalTimeMs: Int? = nil
+    totalTimeMs: Int? = nil, phase: String? = nil
   ) {
+    self.phase = phase
     self.percent = percent
     self.transferredBytes = transferredBytes
     self.totalBytes = totalBytes

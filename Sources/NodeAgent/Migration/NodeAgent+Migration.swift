@@ -40,9 +40,13 @@ extension NodeAgent {
       adopted.startedAt = Date()
       adopted.rebootsDone = vm.rebootRequests
       runtimes[vm.name] = adopted
+      if migration.storage?.isEmpty == false { try? await adopted.monitor?.stopNBDServer() }
       await event(vm.name, "vm.migrated-in", "now running on \(config.name) after live migration")
     case .failed where runtime?.incomingMigration == migration.id:
       await discardIncoming(vm)
+      if migration.storage?.isEmpty == false {
+        try? await runBlocking { try self.removeLocalDisks(of: vm) }
+      }
     default:
       break
     }
@@ -55,6 +59,9 @@ extension NodeAgent {
     runtime.incomingMigration = migration.id
     runtimes[vm.name] = runtime
     do {
+      // Disks on local pools arrive with the migration: whatever this node has at their paths
+      // is a stale copy (the VM runs elsewhere), replaced by a new empty disk.
+      try await runBlocking { try self.removeLocalDisks(of: vm) }
       var context = try await prepare(vm)
       // The guest must find the very same CPU it runs on at the source.
       let sourceModel = try await repository.status(vm.name).cpuModel
@@ -79,16 +86,19 @@ extension NodeAgent {
       runtimes[vm.name] = runtime
       watchExit(of: vm.name, monitor: monitor)
       let incoming = "tcp:\(host):\(try await monitor.incomingPort())"
+      let storage = try await exportLocalDisks(of: vm, monitor: monitor, host: host)
       try await repository.updateMigration(vm.name) { record in
         guard record.id == migration.id, record.state == .pending else {
           throw KazeError(.conflict, "migration \(migration.id) moved on")
         }
         record.state = .ready
         record.incoming = incoming
+        record.storage = storage.isEmpty ? nil : storage
       }
       await event(vm.name, "migration.ready", "waiting on \(config.name) for the migration stream")
     } catch {
       await discardIncoming(vm)
+      try? await runBlocking { try self.removeLocalDisks(of: vm) }
       await failMigration(migration, reason: "the target could not prepare: \(error)")
     }
   }
@@ -126,16 +136,27 @@ extension NodeAgent {
       // `query-migrate` also reports how this QEMU itself arrived (a VM that was migrated in
       // says "completed"), so only an outgoing migration already under way counts as started.
       let sending = ["setup", "active", "pre-switchover", "device"].contains(stats.status)
-      if migration.state == .ready && !sending {
+      let storage = migration.storage ?? [:]
+      // (A restart during the disk copy finds the migration `migrating` and no stream yet.)
+      let copyingDisks = migration.state == .migrating && !storage.isEmpty
+      if (migration.state == .ready || copyingDisks) && !sending {
         guard let incoming = migration.incoming else {
           throw KazeError(.internalError, "the target gave no address")
+        }
+        if !storage.isEmpty {
+          try await repository.updateMigration(vm.name) { $0.state = .migrating }
+          try await copyDisks(storage, of: vm, migration: migration, monitor: monitor)
         }
         try await monitor.migrate(
           to: incoming, downtimeLimitMs: migration.downtimeLimitMs,
           bandwidthMiBps: migration.bandwidthMiBps)
         try await repository.updateMigration(vm.name) { $0.state = .migrating }
-        await event(vm.name, "migration.started", "live migration to \(migration.target) started")
+        await event(
+          vm.name, "migration.started",
+          "live migration to \(migration.target) started"
+            + (storage.isEmpty ? "" : " (disks copied, now the memory)"))
       }
+      let diskBytes = try await diskJobs(storage, monitor).reduce(Int64(0)) { $0 + $1.length }
       var lastWrite = clock.now
       while true {
         stats = try await monitor.migrationStats()
@@ -147,7 +168,7 @@ extension NodeAgent {
             try? await monitor.cancelMigration()
             throw KazeError(.conflict, record?.error ?? "the migration was cancelled")
           }
-          try await writeProgress(migration, vm: vm, stats: stats)
+          try await writeProgress(migration, vm: vm, stats: stats, diskBytes: diskBytes)
         }
         try await Task.sleep(for: .milliseconds(50))
       }
@@ -156,8 +177,14 @@ extension NodeAgent {
           .unavailable,
           "QEMU reports the migration \(stats.status): \(stats.error ?? "no reason given")")
       }
+      // The source is paused for good and every write reached the target synchronously: the
+      // copies are complete; stop mirroring without switching the source's disks.
+      for job in try await diskJobs(storage, monitor) {
+        try await monitor.cancelBlockJob(job.id)
+      }
       try await handOver(migration, vm: vm, stats: stats)
       await finishSource(vm, monitor: monitor)
+      if !storage.isEmpty { try? await runBlocking { try self.removeLocalDisks(of: vm) } }
       let seconds = Double(stats.totalTimeMs ?? 0) / 1000
       await event(
         vm.name, "migration.completed",
@@ -172,6 +199,9 @@ extension NodeAgent {
       }
       // The guest stays here; make sure it runs (QEMU resumes it after most failures, but one
       // that failed during the switch-over can leave it paused).
+      for disk in (migration.storage ?? [:]).keys {
+        try? await monitor.cancelBlockJob(Self.migrationJob(disk), force: true)
+      }
       if vm.desired == .running, (try? await monitor.isRunning()) == false {
         try? await monitor.resume()
       }
@@ -179,14 +209,18 @@ extension NodeAgent {
     }
   }
 
-  private func writeProgress(_ migration: Migration, vm: VM, stats: MigrationStats) async throws {
-    let total = max(stats.totalBytes, 1)
-    let done = max(0, min(1, Double(total - stats.remainingBytes) / Double(total)))
+  private func writeProgress(
+    _ migration: Migration, vm: VM, stats: MigrationStats, diskBytes: Int64
+  ) async throws {
+    // One bar for both phases: the disks (all copied by now) and the memory.
+    let total = max(stats.totalBytes + diskBytes, 1)
+    let remaining = stats.remainingBytes
+    let done = max(0, min(1, Double(total - remaining) / Double(total)))
     let rate = stats.mbps * 1_000_000 / 8
     let progress = MigrationProgress(
-      percent: (done * 1000).rounded() / 10, transferredBytes: stats.transferredBytes,
-      totalBytes: stats.totalBytes, remainingBytes: stats.remainingBytes,
-      etaSeconds: rate > 0 ? Double(stats.remainingBytes) / rate : nil)
+      percent: (done * 1000).rounded() / 10, transferredBytes: stats.transferredBytes + diskBytes,
+      totalBytes: total, remainingBytes: remaining,
+      etaSeconds: rate > 0 ? Double(remaining) / rate : nil, phase: "memory")
     try await repository.updateMigration(vm.name) { $0.progress = progress }
     _ = try? await repository.updateTask(migration.id) {
       $0.progress = progress.percent / 100

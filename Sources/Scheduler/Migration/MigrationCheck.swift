@@ -17,10 +17,15 @@ public enum MigrationCheck {
         + "\(target.name) has \(target.hostCPU ?? "an unknown CPU"); give the VM a named CPU model "
         + "such as x86-64-v2 to move it"
     }
+    // Disks on local pools are copied to the target during the migration (shared-nothing); the
+    // target needs the same pool.
     let localPools = Set(source.pools.filter { $0.kind == "dir" }.map(\.name))
-    if let disk = vm.spec.disks.first(where: { localPools.contains($0.pool) }) {
-      return "\(disk.name) of \(vm.name) is on \(source.name)'s local pool '\(disk.pool)'; live "
-        + "migration needs the disks on a shared pool"
+    let targetPools = Set(target.pools.map(\.name))
+    if let disk = vm.spec.disks.first(where: {
+      localPools.contains($0.pool) && !targetPools.contains($0.pool)
+    }) {
+      return "\(disk.name) of \(vm.name) is on local pool '\(disk.pool)', which \(target.name) "
+        + "does not have"
     }
     if let disk = vm.spec.disks.first(where: { $0.pool == Replication.poolName }) {
       return "\(disk.name) of \(vm.name) is on the replicated pool; moving a VM with replicated "
