@@ -80,6 +80,13 @@ extension KazeClient {
     try await call("POST", "/vms/\(Self.escape(vm))/disks", body: DiskRequest(size: size))
   }
 
+  /// Starts moving a disk to another pool; follow the returned task.
+  public func moveDisk(_ vm: String, disk: String, to pool: String) async throws -> KazeTask {
+    try await call(
+      "POST", "/vms/\(Self.escape(vm))/disks/\(Self.escape(disk))/move",
+      body: MoveDiskRequest(pool: pool))
+  }
+
   public func resizeDisk(_ vm: String, disk: String, size: String) async throws -> [DiskView] {
     try await call(
       "POST", "/vms/\(Self.escape(vm))/disks/\(Self.escape(disk))/resize",
@@ -156,6 +163,10 @@ extension KazeClient {
   }
 
   public func clusterStatus() async throws -> ClusterStatus { try await call("GET", "/cluster") }
+
+  public func task(_ id: String) async throws -> KazeTask {
+    try await call("GET", "/tasks/\(Self.escape(id))")
+  }
 
   public func tasks(limit: Int = 100) async throws -> [KazeTask] {
     try await call("GET", "/tasks", query: ["limit": "\(limit)"])

@@ -8,6 +8,61 @@ extension RealGuests {
   /// Disks, templates and snapshots with real guests that write and read their virtio disk.
   @Suite("Disks, linked clones and snapshots with real guests")
   struct DiskTests {
+    @Test("kaze disk move: a running guest's disk moves to another pool, no record lost, no reboot")
+    func moveWhileRunning() async throws {
+      let shared = NSTemporaryDirectory() + "kaze-move-\(UUID().uuidString.prefix(8).lowercased())"
+      try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+      defer { try? FileManager.default.removeItem(atPath: shared) }
+      let node = try KazedHarness(extraArguments: ["--shared-pool", shared])
+      defer { node.cleanUp() }
+      try await node.start()
+      try await node.importTestImage()
+      let client = node.client
+      _ = try await client.createVM(
+        CreateVMRequest(
+          name: "mover", image: "tiny", memoryMiB: 192,
+          disks: [DiskRequest(size: "32M", pool: "local")], cmdline: "kaze.records=on",
+          start: true))
+      try await eventually("mover writes records", timeout: .seconds(120)) {
+        ReplicaGuest.lastAck(try await client.console("mover", lines: 100).lines) >= 20
+          ? true : nil
+      }
+      let pid = try await client.vm("mover").status.pid
+      // Bad input first: nothing changes.
+      for (pool, expected) in [("nowhere", "pool"), ("local", "already on pool")] {
+        let refused = try node.kaze("disk", "move", "mover", "disk0", "--to", pool)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains(expected), "\(refused.stderr)")
+      }
+      let out = try node.kaze("disk", "move", "mover", "disk0", "--to", "shared")
+      #expect(out.status == 0, "\(out.stderr)")
+      #expect(out.stdout.contains("shared"), "\(out.stdout)")
+      let view = try await client.vm("mover")
+      #expect(view.vm.spec.disks.first?.pool == "shared")
+      #expect(view.status.pid == pid, "the same QEMU: no restart")
+      #expect(FileManager.default.fileExists(atPath: "\(shared)/disks/mover/disk0.qcow2"))
+      #expect(
+        !FileManager.default.fileExists(
+          atPath: "\(node.dataDir)/pools/local/disks/mover/disk0.qcow2"))
+      let acked = ReplicaGuest.lastAck(try await client.console("mover", lines: 100).lines)
+      try await eventually("mover writes on, to the new image", timeout: .seconds(60)) {
+        ReplicaGuest.lastAck(try await client.console("mover", lines: 100).lines) >= acked + 20
+          ? true : nil
+      }
+      // A reboot restarts QEMU from the spec (the new pool): every acknowledged record is there.
+      _ = try await client.perform(.stop, on: "mover")
+      let beforeStop = ReplicaGuest.lastAck(try await client.console("mover", lines: 100).lines)
+      _ = try await client.perform(.start, on: "mover")
+      let present = try await eventually("mover counts its records", timeout: .seconds(120)) {
+        () async throws -> Int? in
+        ReplicaGuest.recordsPresent(try await node.consoleSinceBoot("mover"))
+          .flatMap { $0 >= beforeStop ? $0 : nil }
+      }
+      #expect(present >= beforeStop)
+      let events = try await client.events(limit: 200, vm: "mover").map(\.kind)
+      #expect(events.contains("disk.moved"))
+    }
+
     @Test("a linked clone of a template boots and sees the template's data")
     func linkedClone() async throws {
       let node = try KazedHarness()

@@ -12,6 +12,7 @@ struct DiskController<Context: RequestContext>: Sendable {
     group.get("vms/:name/disks", use: list)
     group.post("vms/:name/disks", use: add)
     group.post("vms/:name/disks/:disk/resize", use: resize)
+    group.post("vms/:name/disks/:disk/move", use: move)
     group.delete("vms/:name/disks/:disk", use: delete)
   }
 
@@ -79,6 +80,46 @@ struct DiskController<Context: RequestContext>: Sendable {
         wait: true)
     }
     return try APIJSON.response(Self.views(updated))
+  }
+
+  /// Moves a disk to another pool: a mirror and a switch-over while the VM runs, a copy when it
+  /// is stopped; the old file is deleted once the VM uses the new one. 202 with the task (or 200
+  /// once done with `wait=true`).
+  func move(_ request: Request, context: Context) async throws -> Response {
+    let name = try context.name()
+    let diskName = try context.name("disk")
+    let vm = try await repository.requireVM(name)
+    guard let disk = vm.spec.disks.first(where: { $0.name == diskName }) else {
+      throw KazeError.notFound("disk", "\(name)/\(diskName)")
+    }
+    let body = try await APIJSON.decode(MoveDiskRequest.self, from: request)
+    let pool = try await PoolNames(repository: repository).require(body.pool, field: "pool")
+    if pool == disk.pool {
+      throw KazeError.invalid("pool", "\(diskName) is already on pool '\(pool)'")
+    }
+    if pool == Replication.poolName || disk.pool == Replication.poolName {
+      throw KazeError.invalid(
+        "pool", "moving a disk onto or off the replicated pool is not supported yet")
+    }
+    let node = try TaskService(environment: environment).node(of: vm)
+    let nodes = try await repository.nodes()
+    if let record = nodes.first(where: { $0.name == node }),
+      !record.pools.contains(where: { $0.name == pool })
+    {
+      throw KazeError.invalid("pool", "\(name) runs on \(node), which has no pool '\(pool)'")
+    }
+    if !(try await repository.snapshots(of: name)).isEmpty {
+      throw KazeError(
+        .conflict, "\(name) has snapshots, which live inside its disks; delete them before a move")
+    }
+    if let migration = try await repository.migration(name), migration.isActive {
+      throw KazeError(.invalidState, "\(name) is being migrated; move its disk afterwards")
+    }
+    let task = try await TaskService(environment: environment).submit(
+      KazeTask(
+        kind: .diskMove, vm: name, node: node, parameters: ["disk": diskName, "pool": pool]),
+      wait: try request.boolQuery("wait"))
+    return try APIJSON.response(task, status: task.state.isFinished ? .ok : .accepted)
   }
 
   func delete(_ request: Request, context: Context) async throws -> Response {

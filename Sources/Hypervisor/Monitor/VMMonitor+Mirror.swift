@@ -60,6 +60,38 @@ extension VMMonitor {
     try await command("nbd-server-stop", nil)
   }
 
+  /// The block node a guest device (`-device …,id=ID`) reads and writes now: its own disk node
+  /// until a live disk move switched it to another.
+  public func activeNode(device id: String) async throws -> String? {
+    let value = try await command("query-block", nil)
+    guard case .array(let devices) = value else { return nil }
+    for device in devices {
+      let qdev = device["qdev"]?.stringValue ?? ""
+      if qdev == id || qdev.hasSuffix("/\(id)") || qdev.contains("/\(id)/") {
+        return device["inserted"]?["node-name"]?.stringValue
+      }
+    }
+    return nil
+  }
+
+  /// Opens a qcow2 image as block node `node` (its file as `node`-file).
+  public func addQcow2Node(_ node: String, path: String) async throws {
+    try await command(
+      "blockdev-add",
+      .object([
+        "driver": .string("qcow2"), "node-name": .string(node),
+        "file": .object([
+          "driver": .string("file"), "filename": .string(path),
+          "node-name": .string("\(node)-file"),
+        ]),
+      ]))
+  }
+
+  /// Ends a ready mirror by switching the guest's device over to the copy.
+  public func completeBlockJob(_ job: String) async throws {
+    try await command("block-job-complete", .object(["device": .string(job)]))
+  }
+
   /// Removes a block node nothing uses any more.
   public func removeNode(_ node: String) async throws {
     try await command("blockdev-del", .object(["node-name": .string(node)]))

@@ -45,6 +45,7 @@ public enum TaskKind: String, Codable, Sendable, CaseIterable {
   case snapshotDelete = "snapshot-delete"
   case diskResize = "disk-resize"
   case diskDelete = "disk-delete"
+  case diskMove = "disk-move"
   case templateCreate = "template-create"
   case vmDelete = "vm-delete"
   case migrate = "migrate"

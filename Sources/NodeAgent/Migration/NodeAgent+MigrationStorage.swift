@@ -73,8 +73,10 @@ extension NodeAgent {
       let node = "migrate-\(disk)-target"
       try? await monitor.removeNode(node)
       try await monitor.addNBDNode(node, host: export.host, port: export.port, export: export.name)
+      // The disk's node, or the one a live disk move switched it to.
+      let source = (try? await monitor.activeNode(device: "\(disk)-dev")) ?? disk
       try await monitor.startMirror(
-        job: Self.migrationJob(disk), device: disk, target: node, writeBlocking: true)
+        job: Self.migrationJob(disk), device: source, target: node, writeBlocking: true)
     }
     await event(
       vm.name, "migration.disks",

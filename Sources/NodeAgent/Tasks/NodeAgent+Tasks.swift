@@ -17,6 +17,14 @@ extension NodeAgent {
     }
     for task in tasks {
       let vm = vms.first { $0.name == task.vm }
+      if task.kind == .diskMove, let vm {
+        // A long copy: it runs beside the reconcile loop and finishes its task itself.
+        guard (try? await repository.updateTask(task.id) { $0.state = .running }) != nil else {
+          continue
+        }
+        startDiskMove(task, vm: vm)
+        continue
+      }
       do {
         try await repository.updateTask(task.id) { $0.state = .running }
         let message = try await execute(task, vm: vm)
@@ -54,6 +62,8 @@ extension NodeAgent {
     case .migrate:
       throw KazeError(
         .invalidState, "migrations are driven by their own record, not as queued tasks")
+    case .diskMove:
+      throw KazeError(.notFound, "the VM of this disk move is not on \(config.name)")
     case .snapshotCreate:
       try requireStopped(vm, for: "take a snapshot of")
       let name = try parameter("name")
@@ -93,7 +103,8 @@ extension NodeAgent {
         throw KazeError.notFound("disk", diskName)
       }
       if let monitor = runtimes[vm.name]?.monitor, runtimes[vm.name]?.process != nil {
-        try await monitor.resize(node: disk.name, sizeBytes: disk.sizeBytes)
+        let node = (try? await monitor.activeNode(device: "\(disk.name)-dev")) ?? disk.name
+        try await monitor.resize(node: node, sizeBytes: disk.sizeBytes)
       } else {
         _ = try await runBlocking { try pools.pool(disk.pool).ensureDisk(vm: vm.name, spec: disk) }
       }
