@@ -41,6 +41,12 @@ struct MigrateBench: AsyncParsableCommand {
     commandName: "migrate", abstract: "Bare QEMU migrate vs kaze vm migrate, same guest.")
   @OptionGroup var options: BenchOptions
   @Option var runs = 5
+  @Option(
+    name: .customLong("local-disk-mib"),
+    help: "Give the VM a disk of this size on the node-local pool (shared-nothing migration).")
+  var localDiskMiB: Int?
+  @Option(name: .customLong("disk-data-mib"), help: "Data written to that disk before the runs.")
+  var diskDataMiB = 256
 
   func run() async throws {
     let bare = try await BareMigration(image: options.image).run(times: runs)
@@ -51,8 +57,26 @@ struct MigrateBench: AsyncParsableCommand {
       ImportImageRequest(
         name: "tiny", kernel: options.image + "/vmlinuz", initrd: options.image + "/initrd.img",
         cmdline: "quiet"))
-    _ = try await client.createVM(
-      CreateVMRequest(name: "mover", image: "tiny", memoryMiB: 256, start: true))
+    if let localDiskMiB {
+      _ = try await client.createVM(
+        CreateVMRequest(
+          name: "mover", image: "tiny", memoryMiB: 256,
+          disks: [DiskRequest(size: "\(localDiskMiB)M", pool: "local")], node: "node-1",
+          start: true))
+      // Fill part of the disk while the VM is stopped, so the copy has data to carry.
+      try await cluster.nodes[0].until(timeout: .seconds(120)) {
+        (try? await client.vm("mover").status.phase) == .running
+      }
+      _ = try await client.perform(.stop, on: "mover")
+      let path = cluster.nodes[0].dataDir + "/pools/local/disks/mover/disk0.qcow2"
+      try ProcessRunner.run(
+        "qemu-io", ["-f", "qcow2", "-c", "write -P 0x5a 0 \(diskDataMiB)M", path])
+      _ = try await client.perform(.start, on: "mover")
+      print("the VM has a \(localDiskMiB) MiB local disk holding \(diskDataMiB) MiB")
+    } else {
+      _ = try await client.createVM(
+        CreateVMRequest(name: "mover", image: "tiny", memoryMiB: 256, start: true))
+    }
     try await cluster.nodes[0].until(timeout: .seconds(120)) {
       (try? await client.console("mover", lines: 20).lines.contains { $0.hasPrefix("tick 2") })
         == true

@@ -15,7 +15,8 @@ public enum TCPProbe {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
-    guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return false }
+    guard let resolved = ipv4(host) else { return false }
+    address.sin_addr = resolved
     let started = withUnsafePointer(to: &address) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
         connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
@@ -31,6 +32,21 @@ public enum TCPProbe {
     return error == 0
   }
 
+  /// `host` as an IPv4 address: a dotted quad, or a name resolved through the system resolver.
+  static func ipv4(_ host: String) -> in_addr? {
+    var address = in_addr()
+    if inet_pton(AF_INET, host, &address) == 1 { return address }
+    var hints = addrinfo()
+    hints.ai_family = AF_INET
+    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+    var result: UnsafeMutablePointer<addrinfo>?
+    guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else { return nil }
+    defer { freeaddrinfo(result) }
+    return first.pointee.ai_addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+      $0.pointee.sin_addr
+    }
+  }
+
   /// A port nothing listens on right now on `host` (the kernel picks it).
   public static func freePort(host: String) -> Int? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -39,7 +55,8 @@ public enum TCPProbe {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = 0
-    guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return nil }
+    guard let resolved = ipv4(host) else { return nil }
+    address.sin_addr = resolved
     let bound = withUnsafePointer(to: &address) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
         bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
