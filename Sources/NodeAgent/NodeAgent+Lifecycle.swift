@@ -239,9 +239,10 @@ extension NodeAgent {
     runtimes[vm.name] = runtime
   }
 
-  func prepare(_ vm: VM) async throws -> QEMULaunchContext {
+  /// `incoming`: for a live migration's target, whose disks on node-local pools arrive with it.
+  func prepare(_ vm: VM, incoming: Bool = false) async throws -> QEMULaunchContext {
     let pools = config.pools
-    try await requireReplicaCopies(of: vm)
+    if !incoming { try await requireReplicaCopies(of: vm) }
     let diskPaths = try await runBlocking { try pools.ensureDisks(of: vm) }
     var taps: [String?] = []
     for (index, nic) in vm.spec.nics.enumerated() {

@@ -55,9 +55,23 @@ public struct MigrationPlanner: Sendable {
       .modRevision(StoreKeys.vm(name), equals: vmRevision),
     ]
     if let leader { compares.append(leader.compare) }
+    var writes: [TxnOp] = []
+    if Replication.isReplicated(vm), let record = try await store.get(StoreKeys.replication(name)) {
+      // The replicated disks travel like local ones; their replication pauses meanwhile (a
+      // copy that is not in sync is never failed over to) and restarts from the new node.
+      var paused = try record.decodeJSON(Replication.self)
+      paused.secondary = nil
+      paused.note = "replication paused: migrating to \(targetNode.name)"
+      for (disk, replica) in paused.disks {
+        paused.disks[disk] = DiskReplica(
+          state: .degraded, totalBytes: replica.totalBytes, since: Date())
+      }
+      compares.append(.modRevision(record.key, equals: record.modRevision))
+      writes.append(try .putJSON(record.key, paused))
+    }
     let result = try await store.txn(
       if: compares,
-      then: [
+      then: writes + [
         try .putJSON(key, migration),
         try .putJSON(
           StoreKeys.task(migration.id),

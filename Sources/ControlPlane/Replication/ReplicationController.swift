@@ -38,7 +38,8 @@ public actor ReplicationController {
     }
     deadSince = deadSince.filter { !alive.contains($0.key) }
     var all = existing
-    for vm in vms {
+    let migrating = Set(try await repository.migrations().filter(\.isActive).map(\.vm))
+    for vm in vms where !migrating.contains(vm.name) {
       guard let primary = vm.node else { continue }
       let current = existing[vm.name]
       var next =

@@ -62,7 +62,7 @@ extension NodeAgent {
       // Disks on local pools arrive with the migration: whatever this node has at their paths
       // is a stale copy (the VM runs elsewhere), replaced by a new empty disk.
       try await runBlocking { try self.removeLocalDisks(of: vm) }
-      var context = try await prepare(vm)
+      var context = try await prepare(vm, incoming: true)
       // The guest must find the very same CPU it runs on at the source.
       let sourceModel = try await repository.status(vm.name).cpuModel
       context.cpuModel = sourceModel

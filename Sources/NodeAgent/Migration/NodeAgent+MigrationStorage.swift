@@ -13,19 +13,25 @@ extension NodeAgent {
   static func migrationJob(_ disk: String) -> String { "migrate-\(disk)" }
   static func migrationExport(_ disk: String) -> String { "migrate-\(disk)" }
 
-  /// The VM's disks that live on a pool of this node only (kind `dir`).
+  /// The VM's disks that live on this node's own disk (pools of kind `dir` and `replicated`):
+  /// they travel with a live migration.
   func localDisks(of vm: VM) -> [DiskSpec] {
-    vm.spec.disks.filter { (try? config.pools.pool($0.pool).kind) == "dir" }
+    vm.spec.disks.filter { Self.travels(try? config.pools.pool($0.pool)) }
   }
 
-  /// Removes this node's copies of the VM's local-pool disks (a stale or half-received copy on
-  /// a target, or the source's copy once the VM has moved).
+  nonisolated static func travels(_ pool: DirectoryPool?) -> Bool {
+    pool?.kind == "dir" || pool?.kind == "replicated"
+  }
+
+  /// Removes this node's copies of the VM's node-local disks (a stale or half-received copy on
+  /// a target, or the source's copy once the VM has moved), with any secondary-copy marker.
   nonisolated func removeLocalDisks(of vm: VM) throws {
     for disk in vm.spec.disks {
-      guard let pool = try? config.pools.pool(disk.pool), pool.kind == "dir" else { continue }
+      guard let pool = try? config.pools.pool(disk.pool), Self.travels(pool) else { continue }
       let path = pool.diskPath(vm: vm.name, disk: disk.name)
-      if FileManager.default.fileExists(atPath: path) {
-        try FileManager.default.removeItem(atPath: path)
+      for file in [path, path + ".secondary-epoch"]
+      where FileManager.default.fileExists(atPath: file) {
+        try FileManager.default.removeItem(atPath: file)
       }
     }
   }
@@ -67,6 +73,16 @@ extension NodeAgent {
   func copyDisks(
     _ storage: [String: NBDExport], of vm: VM, migration: Migration, monitor: VMMonitor
   ) async throws {
+    // A replicated disk's own mirror (to its secondary, paused for the migration) goes first:
+    // a disk takes one mirror at a time.
+    for job in try await monitor.blockJobs() where job.id.hasPrefix("replica-") {
+      try? await monitor.cancelBlockJob(job.id, force: true)
+      for _ in 0..<100 {
+        if try await monitor.blockJobs().first(where: { $0.id == job.id }) == nil { break }
+        try await Task.sleep(for: .milliseconds(50))
+      }
+      try? await monitor.removeNode(job.id)
+    }
     let running = Set(try await diskJobs(storage, monitor).map(\.id))
     for (disk, export) in storage.sorted(by: { $0.key < $1.key })
     where !running.contains(Self.migrationJob(disk)) {

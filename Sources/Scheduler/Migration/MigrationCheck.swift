@@ -17,8 +17,8 @@ public enum MigrationCheck {
         + "\(target.name) has \(target.hostCPU ?? "an unknown CPU"); give the VM a named CPU model "
         + "such as x86-64-v2 to move it"
     }
-    // Disks on local pools are copied to the target during the migration (shared-nothing); the
-    // target needs the same pool.
+    // Disks on local (and replicated) pools are copied to the target during the migration
+    // (shared-nothing); the target needs the same pool.
     let localPools = Set(source.pools.filter { $0.kind == "dir" }.map(\.name))
     let targetPools = Set(target.pools.map(\.name))
     if let disk = vm.spec.disks.first(where: {
@@ -27,10 +27,11 @@ public enum MigrationCheck {
       return "\(disk.name) of \(vm.name) is on local pool '\(disk.pool)', which \(target.name) "
         + "does not have"
     }
-    if let disk = vm.spec.disks.first(where: { $0.pool == Replication.poolName }) {
-      return "\(disk.name) of \(vm.name) is on the replicated pool; moving a VM with replicated "
-        + "disks to another node live is not supported yet (it fails over to its secondary "
-        + "copy's node when \(source.name) fails)"
+    if let disk = vm.spec.disks.first(where: { $0.pool == Replication.poolName }),
+      !target.pools.contains(where: { $0.name == Replication.poolName })
+    {
+      return
+        "\(disk.name) of \(vm.name) is on the replicated pool, which \(target.name) does not have"
     }
     return nil
   }

@@ -241,3 +241,64 @@ extension RealGuests.ReplicationTests {
     #expect(kinds.contains("vm.data-loss-accepted"))
   }
 }
+
+extension RealGuests.ReplicationTests {
+  @Test(
+    "a replicated VM migrates live (to its secondary's node, then another); replication resumes; no record lost"
+  )
+  func migrateReplicated() async throws {
+    let cluster = try ClusterHarness()
+    defer { cluster.cleanUp() }
+    try await cluster.start()
+    try await cluster.importTestImage()
+    let client = cluster.client
+    _ = try await client.createVM(
+      ReplicaGuest.request(name: "ledger", node: "node-1", replicaNode: "node-2"))
+    var replication = try await ReplicaGuest.inSync(client, "ledger")
+    #expect(replication.secondary == "node-2")
+    try await eventually("ledger writes records", timeout: .seconds(120)) {
+      ReplicaGuest.lastAck(try await client.console("ledger", lines: 100).lines) >= 20 ? true : nil
+    }
+    for target in ["node-2", "node-3"] {
+      let source = try #require(try await client.vm("ledger").vm.node)
+      let out = try cluster.nodes[0].kaze("vm", "migrate", "ledger", "--to", target)
+      #expect(out.status == 0, "\(out.stderr)")
+      let moved = try await client.vm("ledger")
+      #expect(moved.vm.node == target)
+      let migration = try await client.migration("ledger")
+      #expect(migration.storage?["disk0"] != nil, "the replicated disk travelled with the VM")
+      replication = try await ReplicaGuest.inSync(client, "ledger")
+      #expect(replication.primary == target)
+      #expect(replication.secondary != nil && replication.secondary != target)
+      progress(
+        "ledger migrated \(source) -> \(target); secondary now \(replication.secondary ?? "-")")
+    }
+    // The last copies are complete: a power loss of the primary loses no acknowledged record.
+    let view = try await client.vm("ledger")
+    let primaryName = try #require(view.vm.node)
+    let primary = try #require(cluster.node(primaryName))
+    let secondaryName = try #require(replication.secondary)
+    let secondary = try #require(cluster.node(secondaryName))
+    let before = ReplicaGuest.lastAck(node: primary, vmID: view.vm.id)
+    try await eventually("ledger writes on", timeout: .seconds(60)) {
+      ReplicaGuest.lastAck(node: primary, vmID: view.vm.id) >= before + 20 ? true : nil
+    }
+    primary.powerOff()
+    let acknowledged = ReplicaGuest.lastAck(node: primary, vmID: view.vm.id)
+    let survivor = cluster.liveClient(excluding: primary.name)
+    _ = try await eventually("ledger running on \(secondaryName)", timeout: .seconds(120)) {
+      () async throws -> Bool? in
+      let moved = try await survivor.vm("ledger")
+      return moved.status.phase == .running && moved.vm.node == secondaryName ? true : nil
+    }
+    var latest: Int?
+    let present = try? await eventually("ledger reports its records", timeout: .seconds(120)) {
+      () async throws -> Int? in
+      latest = ReplicaGuest.recordsPresent((try? await secondary.consoleSinceBoot("ledger")) ?? [])
+      return latest.flatMap { $0 >= acknowledged ? $0 : nil }
+    }
+    progress(
+      "after two migrations and a failover: \(acknowledged) acknowledged, \(latest ?? -1) present")
+    #expect(present != nil, "\(acknowledged) acknowledged, \(latest ?? -1) found")
+  }
+}
