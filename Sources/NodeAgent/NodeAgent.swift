@@ -183,7 +183,9 @@ public actor NodeAgent {
     let replications: [String: Replication]
     do {
       all = try await repository.vms()
-      replications = try await repository.replications()
+      // Only clusters with replicated disks pay for reading their records.
+      replications =
+        all.contains(where: Replication.isReplicated) ? try await repository.replications() : [:]
       outgoing = Set(
         try await repository.migrations().filter { $0.isActive && $0.source == config.name }
           .map(\.vm))
@@ -193,7 +195,9 @@ public actor NodeAgent {
     }
     await reportFencing(all)
     // Exports first: a copy this node served as secondary may be the one it must now run from.
-    await reconcileReplicaExports(vms: all, replications: replications)
+    if !replications.isEmpty || !NBDExportDaemon.exports(in: exportRunDirectory).isEmpty {
+      await reconcileReplicaExports(vms: all, replications: replications)
+    }
     let vms = all.filter { $0.node == config.name }
     runsReplicatedVMs = vms.contains { Replication.isReplicated($0) }
     // A VM being sent elsewhere belongs to the migration driver, whatever state QEMU is in.
