@@ -7,8 +7,9 @@ struct MirrorLink {
   var export: NBDExport
   /// The QEMU the job runs in; a new QEMU has no job.
   var qemuPid: Int32
-  /// When a resync after a degraded spell began, and how much it had to copy.
-  var resync: (bytes: Int64, started: ContinuousClock.Instant)?
+  /// A resync after a degraded spell: the job's offset when it was resumed (what it copies
+  /// from then on is the resync) and when the resume that stuck happened.
+  var resync: (fromOffset: Int64, started: ContinuousClock.Instant)?
 
   /// The mirror job and the NBD node are named after the export they write to (which names the
   /// VM, the disk and the epoch), so a job found after kazed restarts tells where it writes.

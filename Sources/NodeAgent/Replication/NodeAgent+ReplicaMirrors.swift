@@ -111,7 +111,9 @@ extension NodeAgent {
       } catch {
         return changed(next, to: .degraded)
       }
-      if kept.resync == nil { kept.resync = (job.length - job.offset, .now) }
+      // The copy counts from the resume that sticks (QEMU's NBD client may need a few seconds
+      // to reconnect first): bytes are what the job's offset advances by from here.
+      kept.resync = (kept.resync?.fromOffset ?? job.offset, .now)
       return changed(next, to: current.state == .syncing ? .syncing : .resyncing)
     }
     if current.state == .inSync && job.ready && kept.resync == nil {
@@ -121,7 +123,7 @@ extension NodeAgent {
       if let resync = kept.resync {
         let elapsed = ContinuousClock.now - resync.started
         next.lastResync = ResyncFigures(
-          bytes: resync.bytes,
+          bytes: job.offset - resync.fromOffset,
           seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds)
             / 1e18)
         kept.resync = nil

@@ -14,21 +14,9 @@ extension NodeAgent {
   func startDiskMove(_ task: KazeTask, vm: VM) {
     Task {
       do {
-        let message = try await moveDisk(task, vm: vm)
-        _ = try? await repository.updateTask(task.id) {
-          $0.state = .succeeded
-          $0.message = message
-          $0.progress = 1
-          $0.finishedAt = Date()
-        }
+        await finish(task, .success(try await moveDisk(task, vm: vm)))
       } catch {
-        let reason = (error as? KazeError)?.description ?? "\(error)"
-        _ = try? await repository.updateTask(task.id) {
-          $0.state = .failed
-          $0.message = reason
-          $0.finishedAt = Date()
-        }
-        await event(vm.name, "task.failed", "disk-move failed: \(reason)", level: .warning)
+        await finish(task, .failure(error))
       }
     }
   }

@@ -27,23 +27,9 @@ extension NodeAgent {
       }
       do {
         try await repository.updateTask(task.id) { $0.state = .running }
-        let message = try await execute(task, vm: vm)
-        try await repository.updateTask(task.id) {
-          $0.state = .succeeded
-          $0.message = message
-          $0.progress = 1
-          $0.finishedAt = Date()
-        }
+        await finish(task, .success(try await execute(task, vm: vm)))
       } catch {
-        let reason = (error as? KazeError)?.description ?? "\(error)"
-        _ = try? await repository.updateTask(task.id) {
-          $0.state = .failed
-          $0.message = reason
-          $0.finishedAt = Date()
-        }
-        if let vm = task.vm {
-          await event(vm, "task.failed", "\(task.kind.rawValue) failed: \(reason)", level: .warning)
-        }
+        await finish(task, .failure(error))
       }
     }
   }
@@ -160,6 +146,29 @@ extension NodeAgent {
       try await repository.deleteVM(vm.name)
       await event(vm.name, "vm.deleted", "deleted with its disks")
       return "\(vm.name) deleted"
+    }
+  }
+
+  /// Records a task's outcome (and a `task.failed` event when it failed).
+  func finish(_ task: KazeTask, _ outcome: Result<String, any Error>) async {
+    switch outcome {
+    case .success(let message):
+      _ = try? await repository.updateTask(task.id) {
+        $0.state = .succeeded
+        $0.message = message
+        $0.progress = 1
+        $0.finishedAt = Date()
+      }
+    case .failure(let error):
+      let reason = (error as? KazeError)?.description ?? "\(error)"
+      _ = try? await repository.updateTask(task.id) {
+        $0.state = .failed
+        $0.message = reason
+        $0.finishedAt = Date()
+      }
+      if let vm = task.vm {
+        await event(vm, "task.failed", "\(task.kind.rawValue) failed: \(reason)", level: .warning)
+      }
     }
   }
 

@@ -56,4 +56,46 @@ enum ReplicaGuest {
       return replication
     }
   }
+
+  /// A three-node cluster running `name` on node-1 with its secondary on node-2, in sync, the
+  /// guest having acknowledged 20 records on both copies. The caller cleans the cluster up.
+  static func startedCluster(_ name: String) async throws -> (ClusterHarness, VMView) {
+    let cluster = try ClusterHarness()
+    do {
+      try await cluster.start()
+      try await cluster.importTestImage()
+      let client = cluster.client
+      _ = try await client.createVM(request(name: name, node: "node-1", replicaNode: "node-2"))
+      _ = try await inSync(client, name)
+      let view = try await client.vm(name)
+      guard let primary = cluster.node("node-1") else { throw KazeError.notFound("node", "node-1") }
+      try await eventually("\(name) writes records to both copies", timeout: .seconds(120)) {
+        lastAck(node: primary, vmID: view.vm.id) >= 20 ? true : nil
+      }
+      return (cluster, view)
+    } catch {
+      cluster.cleanUp()
+      throw error
+    }
+  }
+
+  /// After the primary's loss: waits until `name` runs on `node` and its new boot has counted at
+  /// least `acknowledged` records. Returns that count, or nil with the last count seen (an
+  /// earlier boot's line in the node's serial log is lower, so it never satisfies the wait).
+  static func recordsAfterFailover(
+    _ client: KazeClient, _ name: String, on node: KazedHarness, acknowledged: Int
+  ) async throws -> (present: Int?, latest: Int?) {
+    _ = try await eventually("\(name) running on \(node.name)", timeout: .seconds(120)) {
+      () async throws -> Bool? in
+      let moved = try await client.vm(name)
+      return moved.status.phase == .running && moved.vm.node == node.name ? true : nil
+    }
+    var latest: Int?
+    let present = try? await eventually("\(name) reports its records", timeout: .seconds(120)) {
+      () async throws -> Int? in
+      latest = recordsPresent((try? await node.consoleSinceBoot(name)) ?? [])
+      return latest.flatMap { $0 >= acknowledged ? $0 : nil }
+    }
+    return (present, latest)
+  }
 }

@@ -97,22 +97,14 @@ extension RealGuests {
       "secondary lost: the VM runs on, degraded; back, only the delta is copied and the copies match"
     )
     func degradedThenResync() async throws {
-      let cluster = try ClusterHarness()
+      let (cluster, view) = try await ReplicaGuest.startedCluster("journal")
       defer { cluster.cleanUp() }
-      try await cluster.start()
-      try await cluster.importTestImage()
       let client = cluster.client
-      _ = try await client.createVM(
-        ReplicaGuest.request(name: "journal", node: "node-1", replicaNode: "node-2"))
       let synced = try await ReplicaGuest.inSync(client, "journal")
       #expect(synced.secondary == "node-2")
-      let view = try await client.vm("journal")
       let primary = try #require(cluster.node("node-1"))
       let secondary = try #require(cluster.node("node-2"))
       let export = try #require(synced.disks["disk0"]?.export)
-      try await eventually("journal writes records to both copies", timeout: .seconds(120)) {
-        ReplicaGuest.lastAck(node: primary, vmID: view.vm.id) >= 20 ? true : nil
-      }
 
       secondary.powerOff()
       progress(
@@ -180,20 +172,11 @@ extension RealGuests.ReplicationTests {
   @Test(
     "a copy that is behind is never started by HA; an admin can start it with --accept-data-loss")
   func staleCopyNeedsAdmin() async throws {
-    let cluster = try ClusterHarness()
+    let (cluster, view) = try await ReplicaGuest.startedCluster("ledger")
     defer { cluster.cleanUp() }
-    try await cluster.start()
-    try await cluster.importTestImage()
     let client = cluster.client
-    _ = try await client.createVM(
-      ReplicaGuest.request(name: "ledger", node: "node-1", replicaNode: "node-2"))
-    _ = try await ReplicaGuest.inSync(client, "ledger")
-    let view = try await client.vm("ledger")
     let primary = try #require(cluster.node("node-1"))
     let secondary = try #require(cluster.node("node-2"))
-    try await eventually("ledger writes records to both copies", timeout: .seconds(120)) {
-      ReplicaGuest.lastAck(node: primary, vmID: view.vm.id) >= 20 ? true : nil
-    }
     // The secondary goes first; the primary writes on alone, then dies too.
     secondary.powerOff()
     try await eventually("ledger degraded", timeout: .seconds(30)) {
@@ -247,18 +230,11 @@ extension RealGuests.ReplicationTests {
     "a replicated VM migrates live (to its secondary's node, then another); replication resumes; no record lost"
   )
   func migrateReplicated() async throws {
-    let cluster = try ClusterHarness()
+    let (cluster, _) = try await ReplicaGuest.startedCluster("ledger")
     defer { cluster.cleanUp() }
-    try await cluster.start()
-    try await cluster.importTestImage()
     let client = cluster.client
-    _ = try await client.createVM(
-      ReplicaGuest.request(name: "ledger", node: "node-1", replicaNode: "node-2"))
     var replication = try await ReplicaGuest.inSync(client, "ledger")
     #expect(replication.secondary == "node-2")
-    try await eventually("ledger writes records", timeout: .seconds(120)) {
-      ReplicaGuest.lastAck(try await client.console("ledger", lines: 100).lines) >= 20 ? true : nil
-    }
     for target in ["node-2", "node-3"] {
       let source = try #require(try await client.vm("ledger").vm.node)
       let out = try cluster.nodes[0].kaze("vm", "migrate", "ledger", "--to", target)
@@ -285,18 +261,9 @@ extension RealGuests.ReplicationTests {
     }
     primary.powerOff()
     let acknowledged = ReplicaGuest.lastAck(node: primary, vmID: view.vm.id)
-    let survivor = cluster.liveClient(excluding: primary.name)
-    _ = try await eventually("ledger running on \(secondaryName)", timeout: .seconds(120)) {
-      () async throws -> Bool? in
-      let moved = try await survivor.vm("ledger")
-      return moved.status.phase == .running && moved.vm.node == secondaryName ? true : nil
-    }
-    var latest: Int?
-    let present = try? await eventually("ledger reports its records", timeout: .seconds(120)) {
-      () async throws -> Int? in
-      latest = ReplicaGuest.recordsPresent((try? await secondary.consoleSinceBoot("ledger")) ?? [])
-      return latest.flatMap { $0 >= acknowledged ? $0 : nil }
-    }
+    let (present, latest) = try await ReplicaGuest.recordsAfterFailover(
+      cluster.liveClient(excluding: primary.name), "ledger", on: secondary,
+      acknowledged: acknowledged)
     progress(
       "after two migrations and a failover: \(acknowledged) acknowledged, \(latest ?? -1) present")
     #expect(present != nil, "\(acknowledged) acknowledged, \(latest ?? -1) found")
