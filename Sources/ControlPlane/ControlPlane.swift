@@ -37,11 +37,13 @@ public struct ControlPlane: Sendable {
   private func lead(_ leader: LeaderGuard) async {
     let store = repository.store
     let changes = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    let changed = ChangeFlag()
     let watcher = Task {
       for await _ in store.changeSignals([
         StoreKeys.vms, StoreKeys.nodeAlive, StoreKeys.nodes, StoreKeys.maintenance,
         StoreKeys.migrations, StoreKeys.vmStatus,
       ]) {
+        changed.set()
         changes.continuation.yield()
       }
     }
@@ -57,13 +59,19 @@ public struct ControlPlane: Sendable {
     }
     defer { ticker.cancel() }
     changes.continuation.yield()
+    var rounds = 0
     for await _ in changes.stream {
       if Task.isCancelled { break }
+      rounds += 1
+      // Recovery runs on every tick (a dead node's grace period ends without any change); the
+      // others when the store changed, or every 2 s to catch anything missed (an idle cluster
+      // then reads its VM list four times less often).
       do {
         try await recovery.reconcile(guard: leader)
       } catch {
         logger.warning("recovery: \(error)")
       }
+      guard changed.take() || rounds % 4 == 1 else { continue }
       do {
         try await placement.reconcile(guard: leader)
       } catch {
@@ -80,5 +88,27 @@ public struct ControlPlane: Sendable {
         logger.warning("maintenance: \(error)")
       }
     }
+  }
+}
+
+/// Whether the store changed since the flag was last taken.
+final class ChangeFlag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = false
+
+  func set() {
+    lock.lock()
+    value = true
+    lock.unlock()
+  }
+
+  /// The flag's value, clearing it.
+  func take() -> Bool {
+    lock.lock()
+    defer {
+      value = false
+      lock.unlock()
+    }
+    return value
   }
 }

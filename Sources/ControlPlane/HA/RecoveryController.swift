@@ -41,6 +41,9 @@ public actor RecoveryController {
     deadSince = deadSince.filter { dead.contains($0.key) }
     let ready = dead.filter { now.timeIntervalSince(deadSince[$0] ?? now) >= grace.seconds }
     let statuses = try await repository.statuses()
+    // Nothing to do unless a node is ready to be given up on or a VM asks to move (the common,
+    // idle case reads no VM list).
+    if ready.isEmpty && !statuses.values.contains(where: { $0.needsRelocation == true }) { return }
     var vms = try await repository.vms()
     // HA VMs on dead nodes, and those a live node gave up on after a crash loop.
     let candidates = vms.filter { vm in
