@@ -33,6 +33,11 @@ extension NodeAgent {
       where FileManager.default.fileExists(atPath: file) {
         try FileManager.default.removeItem(atPath: file)
       }
+      // The VM's folder goes too once it is empty.
+      let folder = pool.vmDirectory(vm.name)
+      if (try? FileManager.default.contentsOfDirectory(atPath: folder))?.isEmpty == true {
+        try? FileManager.default.removeItem(atPath: folder)
+      }
     }
   }
 

@@ -206,9 +206,13 @@ extension NodeAgent {
       await event(
         vm, "disk.in-sync", "\(disk) is in sync with its secondary \(there)\(resync ?? "")")
     case .degraded:
+      let why =
+        secondary == nil
+        ? "no secondary node"
+        : state.export == nil
+          ? "secondary \(there) is not serving its copy yet" : "secondary \(there) unreachable"
       await event(
-        vm, "disk.degraded",
-        "\(disk): secondary \(there) unreachable; running on \(config.name)'s copy alone",
+        vm, "disk.degraded", "\(disk): \(why); running on \(config.name)'s copy alone",
         level: .warning)
     case .resyncing:
       await event(
