@@ -298,9 +298,6 @@ extension NodeAgent {
   }
 
   func seconds(_ duration: Duration) -> String {
-    let value =
-      Double(duration.components.seconds)
-      + Double(duration.components.attoseconds) / 1e18
-    return String(format: "%.0f s", value)
+    String(format: "%.0f s", duration.seconds)
   }
 }

@@ -259,9 +259,7 @@ public actor NodeAgent {
   func reportFencing(_ vms: [VM]) async {
     guard let episode = fencing.takeEpisode() else { return }
     let names = vms.filter { episode.vmIDs.contains($0.id.uuidString.lowercased()) }.map(\.name)
-    let seconds =
-      Double(episode.silence.components.seconds)
-      + Double(episode.silence.components.attoseconds) / 1e18
+    let seconds = episode.silence.seconds
     let message =
       "\(config.name) fenced itself at \(episode.at.formatted(.iso8601)): its lease went "
       + "unrenewed for \(String(format: "%.1f", seconds)) s; "

@@ -85,7 +85,7 @@ struct ReplicationBench: AsyncParsableCommand {
       job: "replica", device: "disk0", target: "replica", writeBlocking: true,
       onTargetError: "stop")
     try await waitInSync(monitor)
-    let fullCopy = seconds(clock.now - started)
+    let fullCopy = (clock.now - started).seconds
     print(
       String(
         format: "full copy of a %d MiB disk holding %d MiB: %.2f s", diskMiB, dataMiB, fullCopy))
@@ -96,14 +96,14 @@ struct ReplicationBench: AsyncParsableCommand {
       started = clock.now
       try await write(monitor, device, mebibytes: throughputMiB, at: Int64(dataMiB) << 20)
       _ = try await monitor.qemuIO(device: device, "flush")
-      let throughput = Double(throughputMiB) / seconds(clock.now - started)
+      let throughput = Double(throughputMiB) / (clock.now - started).seconds
       started = clock.now
       for index in 0..<flushes {
         let offset = (Int64(dataMiB + throughputMiB) << 20) + Int64(index) * 4096
         _ = try await monitor.qemuIO(device: device, "write -P 0x33 \(offset) 4k")
         _ = try await monitor.qemuIO(device: device, "flush")
       }
-      let flush = seconds(clock.now - started) / Double(flushes) * 1000
+      let flush = (clock.now - started).seconds / Double(flushes) * 1000
       figures[label] = (throughput, flush)
       print(
         String(
@@ -139,13 +139,13 @@ struct ReplicationBench: AsyncParsableCommand {
       }
     }
     try await waitInSync(monitor)
-    let resync = seconds(clock.now - resumed)
+    let resync = (clock.now - resumed).seconds
     print(
       String(
         format:
           "resync after %d MiB written while degraded: %.2f s to copy %.1f MiB (+ %.2f s for "
           + "QEMU to reconnect) vs full copy %.2f s",
-        deltaMiB, resync, Double(pending) / 1_048_576, seconds(resumed - back), fullCopy))
+        deltaMiB, resync, Double(pending) / 1_048_576, (resumed - back).seconds, fullCopy))
     await monitor.close()
   }
 
@@ -176,9 +176,5 @@ struct ReplicationBench: AsyncParsableCommand {
     }
     throw KazeError(
       .timeout, "the mirror job did not get there in a minute; it is \(String(describing: last))")
-  }
-
-  private func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
   }
 }

@@ -6,8 +6,7 @@ extension EtcdClusterStore {
   public func grantLease(ttl: Duration) async throws -> LeaseID {
     let seconds = max(
       1,
-      Int64(
-        (Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18).rounded(.up)))
+      Int64(ttl.seconds.rounded(.up)))
     let response: EtcdWire.LeaseGrantResponse = try await call(
       "/v3/lease/grant", EtcdWire.LeaseGrantRequest(TTL: .init(seconds)))
     if let error = response.error, !error.isEmpty {

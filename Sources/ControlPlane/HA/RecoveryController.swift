@@ -166,7 +166,3 @@ public actor RecoveryController {
           + "(epoch \(moved.epoch))"))
   }
 }
-
-extension Duration {
-  var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -112,9 +112,7 @@ extension NodeAgent {
         throw KazeError(.unavailable, "copying the disks to \(migration.target) failed")
       }
       if jobs.allSatisfy({ $0.ready && $0.offset == $0.length }) {
-        let elapsed = clock.now - started
-        let seconds =
-          Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = (clock.now - started).seconds
         let bytes = jobs.reduce(Int64(0)) { $0 + $1.length }
         await event(
           vm.name, "migration.disks-copied",

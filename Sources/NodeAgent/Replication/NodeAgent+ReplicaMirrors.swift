@@ -121,11 +121,9 @@ extension NodeAgent {
     }
     if job.ready && job.offset == job.length {
       if let resync = kept.resync {
-        let elapsed = ContinuousClock.now - resync.started
         next.lastResync = ResyncFigures(
           bytes: job.offset - resync.fromOffset,
-          seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds)
-            / 1e18)
+          seconds: (ContinuousClock.now - resync.started).seconds)
         kept.resync = nil
       }
       return changed(next, to: .inSync)

@@ -55,9 +55,7 @@ extension NodeAgent {
       try await switchSpec(vm.name, disk: diskName, to: poolName)
     }
     try await runBlocking { try FileManager.default.removeItem(atPath: oldPath) }
-    let elapsed = ContinuousClock.now - started
-    let seconds =
-      Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let seconds = (ContinuousClock.now - started).seconds
     let message =
       "\(diskName) moved from \(disk.pool) to \(poolName) in \(String(format: "%.1f", seconds)) s"
     await event(vm.name, "disk.moved", message)

@@ -73,10 +73,7 @@ struct ChaosReport {
       let worst = runs.compactMap(\.recovery).max()
       let recovery =
         worst.map {
-          String(
-            format: "%.2f s",
-            Double($0.components.seconds)
-              + Double($0.components.attoseconds) / 1e18)
+          String(format: "%.2f s", $0.seconds)
         } ?? "no restart"
       lines.append(
         scenario.rawValue.padding(toLength: 33, withPad: " ", startingAt: 0)
