@@ -141,6 +141,23 @@ extension VMMonitor {
     }
   }
 
+  /// Returns once QEMU no longer lists `job` (it ended), or after `timeout`.
+  public func waitForBlockJobEnd(_ job: String, timeout: Duration) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try await blockJobs().contains(where: { $0.id == job }),
+      ContinuousClock.now < deadline
+    {
+      try await Task.sleep(for: .milliseconds(50))
+    }
+  }
+
+  /// Ends a mirror at once (whatever it still had to copy) and drops its target node.
+  public func abandonMirror(_ job: String, targetNode: String) async throws {
+    try? await cancelBlockJob(job, force: true)
+    try await waitForBlockJobEnd(job, timeout: .seconds(5))
+    try? await removeNode(targetNode)
+  }
+
   /// Stops a block job; a `ready` mirror stops without pivoting (the guest keeps its disk).
   public func cancelBlockJob(_ job: String, force: Bool = false) async throws {
     try await command("block-job-cancel", .object(["device": .string(job), "force": .bool(force)]))

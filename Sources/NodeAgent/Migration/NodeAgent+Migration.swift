@@ -200,7 +200,8 @@ extension NodeAgent {
       // The guest stays here; make sure it runs (QEMU resumes it after most failures, but one
       // that failed during the switch-over can leave it paused).
       for disk in (migration.storage ?? [:]).keys {
-        try? await monitor.cancelBlockJob(Self.migrationJob(disk), force: true)
+        try? await monitor.abandonMirror(
+          Self.migrationJob(disk), targetNode: Self.migrationTargetNode(disk))
       }
       if vm.desired == .running, (try? await monitor.isRunning()) == false {
         try? await monitor.resume()

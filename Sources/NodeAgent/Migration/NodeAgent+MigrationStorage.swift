@@ -12,6 +12,8 @@ import Storage
 extension NodeAgent {
   static func migrationJob(_ disk: String) -> String { "migrate-\(disk)" }
   static func migrationExport(_ disk: String) -> String { "migrate-\(disk)" }
+  /// The source's block node for the target's export of `disk`.
+  static func migrationTargetNode(_ disk: String) -> String { "migrate-\(disk)-target" }
 
   /// The VM's disks that live on this node's own disk (pools of kind `dir` and `replicated`):
   /// they travel with a live migration.
@@ -81,17 +83,13 @@ extension NodeAgent {
     // A replicated disk's own mirror (to its secondary, paused for the migration) goes first:
     // a disk takes one mirror at a time.
     for job in try await monitor.blockJobs() where job.id.hasPrefix("replica-") {
-      try? await monitor.cancelBlockJob(job.id, force: true)
-      for _ in 0..<100 {
-        if try await monitor.blockJobs().first(where: { $0.id == job.id }) == nil { break }
-        try await Task.sleep(for: .milliseconds(50))
-      }
-      try? await monitor.removeNode(job.id)
+      // (Its job and target node share the export's name: see MirrorLink.)
+      try await monitor.abandonMirror(job.id, targetNode: job.id)
     }
     let running = Set(try await diskJobs(storage, monitor).map(\.id))
     for (disk, export) in storage.sorted(by: { $0.key < $1.key })
     where !running.contains(Self.migrationJob(disk)) {
-      let node = "migrate-\(disk)-target"
+      let node = Self.migrationTargetNode(disk)
       try? await monitor.removeNode(node)
       try await monitor.addNBDNode(node, host: export.host, port: export.port, export: export.name)
       // The disk's node, or the one a live disk move switched it to.

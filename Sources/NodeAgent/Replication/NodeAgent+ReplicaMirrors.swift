@@ -68,9 +68,7 @@ extension NodeAgent {
     var next = current
     if let running = job, target.map(MirrorLink.jobID) != running.id {
       // The secondary moved, or serves a new copy: this job writes to the wrong place.
-      try? await monitor.cancelBlockJob(running.id, force: true)
-      await waitForJobEnd(running.id, monitor: monitor)
-      try? await monitor.removeNode(running.id)
+      try? await monitor.abandonMirror(running.id, targetNode: running.id)
       link = nil
       job = nil
     }
@@ -141,14 +139,6 @@ extension NodeAgent {
       next.since = Date()
     }
     return next
-  }
-
-  private func waitForJobEnd(_ job: String, monitor: VMMonitor) async {
-    for _ in 0..<100 {
-      guard let jobs = try? await monitor.blockJobs(), jobs.contains(where: { $0.id == job })
-      else { return }
-      try? await Task.sleep(for: .milliseconds(50))
-    }
   }
 
   /// Writes the disks' states while this node still owns the VM's epoch; events on changes.

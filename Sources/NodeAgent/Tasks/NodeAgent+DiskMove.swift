@@ -73,8 +73,7 @@ extension NodeAgent {
       try await monitor.startMirror(job: job, device: source, target: node, writeBlocking: true)
       try await waitUntilMirrored(job, monitor: monitor, task: task)
     } catch {
-      try? await monitor.cancelBlockJob(job, force: true)
-      try? await monitor.removeNode(node)
+      try? await monitor.abandonMirror(job, targetNode: node)
       throw error
     }
     // Both images are identical now, and every write reaches both: the spec may name either.
@@ -83,17 +82,13 @@ extension NodeAgent {
     try await switchSpec(vm.name, disk: disk, to: pool)
     do {
       try await monitor.completeBlockJob(job)
-      for _ in 0..<200 {
-        if try await monitor.blockJobs().first(where: { $0.id == job }) == nil { break }
-        try await Task.sleep(for: .milliseconds(50))
-      }
+      try await monitor.waitForBlockJobEnd(job, timeout: .seconds(10))
       guard try await monitor.activeNode(device: "\(disk)-dev") == node else {
         throw KazeError(.internalError, "QEMU did not switch \(disk) to the new image")
       }
     } catch {
       try? await switchSpec(vm.name, disk: disk, to: vm.spec.disks.first { $0.name == disk }?.pool)
-      try? await monitor.cancelBlockJob(job, force: true)
-      try? await monitor.removeNode(node)
+      try? await monitor.abandonMirror(job, targetNode: node)
       throw error
     }
     // The old image is no longer used by the guest: close it.
