@@ -273,7 +273,7 @@ extension NodeAgent {
     guard Replication.isReplicated(vm), let replication = try await repository.replication(vm.name),
       replication.seeded
     else { return }
-    for disk in vm.spec.disks where disk.pool == Replication.poolName {
+    for disk in Replication.disks(of: vm) {
       let path = try config.pools.diskPath(vm: vm.name, disk: disk)
       if !FileManager.default.fileExists(atPath: path) {
         throw KazeError(

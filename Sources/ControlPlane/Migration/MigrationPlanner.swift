@@ -62,10 +62,7 @@ public struct MigrationPlanner: Sendable {
       var paused = try record.decodeJSON(Replication.self)
       paused.secondary = nil
       paused.note = "replication paused: migrating to \(targetNode.name)"
-      for (disk, replica) in paused.disks {
-        paused.disks[disk] = DiskReplica(
-          state: .degraded, totalBytes: replica.totalBytes, since: Date())
-      }
+      paused.restartCopies()
       compares.append(.modRevision(record.key, equals: record.modRevision))
       writes.append(try .putJSON(record.key, paused))
     }

@@ -42,14 +42,7 @@ public actor ReplicationController {
     for vm in vms where !migrating.contains(vm.name) {
       guard let primary = vm.node else { continue }
       let current = existing[vm.name]
-      var next =
-        current
-        ?? Replication(
-          vm: vm.name, primary: primary, epoch: vm.epoch,
-          disks: Dictionary(
-            uniqueKeysWithValues: vm.spec.disks.filter { $0.pool == Replication.poolName }.map {
-              ($0.name, DiskReplica(state: .degraded, totalBytes: $0.sizeBytes))
-            }))
+      var next = current ?? Replication(vm: vm.name, primary: primary, epoch: vm.epoch)
       if next.primary != primary || next.epoch != vm.epoch {
         // The VM was given to a node at a new epoch without a failover swap: the copies on the
         // new node are the primary now; the secondary must be copied afresh.
@@ -57,11 +50,12 @@ public actor ReplicationController {
         next.primary = primary
         next.epoch = vm.epoch
         if next.secondary == primary { next.secondary = nil }
-        resetSecondaryCopies(&next)
+        next.restartCopies()
       }
-      let replicated = Set(vm.spec.disks.filter { $0.pool == Replication.poolName }.map(\.name))
-      next.disks = next.disks.filter { replicated.contains($0.key) }
-      for disk in vm.spec.disks where disk.pool == Replication.poolName {
+      // One entry per replicated disk of the spec (disks come and go while the VM is stopped).
+      let disks = Replication.disks(of: vm)
+      next.disks = next.disks.filter { entry in disks.contains { $0.name == entry.key } }
+      for disk in disks {
         if next.disks[disk.name] == nil {
           next.disks[disk.name] = DiskReplica(state: .degraded, totalBytes: disk.sizeBytes)
         }
@@ -77,7 +71,7 @@ public actor ReplicationController {
       if next.secondary == nil {
         next.secondary = ReplicaPlanner.secondary(
           for: vm, primary: primary, nodes: nodes, alive: alive, replications: all)
-        if next.secondary != nil { resetSecondaryCopies(&next) }
+        if next.secondary != nil { next.restartCopies() }
         next.note = next.secondary == nil ? ReplicaPlanner.noSecondaryReason : nil
       }
       guard next != current else { continue }
@@ -103,15 +97,6 @@ public actor ReplicationController {
             level: .warning, kind: "replication.no-secondary", vm: vm.name, node: primary,
             message: "\(vm.name) runs without a second copy: \(ReplicaPlanner.noSecondaryReason)"))
       }
-    }
-  }
-
-  /// A new secondary starts from nothing: no export yet, every disk degraded until the primary
-  /// starts copying to it.
-  private func resetSecondaryCopies(_ replication: inout Replication) {
-    for (name, disk) in replication.disks {
-      replication.disks[name] = DiskReplica(
-        state: .degraded, totalBytes: disk.totalBytes, since: Date())
     }
   }
 

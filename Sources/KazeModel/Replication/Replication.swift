@@ -49,9 +49,22 @@ public struct Replication: Codable, Sendable, Equatable {
     !disks.isEmpty && disks.values.allSatisfy { $0.state == .inSync }
   }
 
+  /// The VM's disks on the replicated pool.
+  public static func disks(of vm: VM) -> [DiskSpec] {
+    vm.spec.disks.filter { $0.pool == poolName }
+  }
+
   /// Whether the VM has disks on the replicated pool.
   public static func isReplicated(_ vm: VM) -> Bool {
     vm.spec.disks.contains { $0.pool == poolName }
+  }
+
+  /// Every disk back to `degraded` with nothing copied and no export: what a secondary that is
+  /// new, gone or paused holds of it is not to be trusted.
+  public mutating func restartCopies(at date: Date = Date()) {
+    for (name, disk) in disks {
+      disks[name] = DiskReplica(state: .degraded, totalBytes: disk.totalBytes, since: date)
+    }
   }
 
   /// The NBD export name of a disk's secondary copy for this epoch.

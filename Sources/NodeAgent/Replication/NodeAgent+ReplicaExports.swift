@@ -23,7 +23,7 @@ extension NodeAgent {
         replication.epoch == vm.epoch, replication.primary != config.name,
         vm.node != config.name
       else { continue }
-      for disk in vm.spec.disks where disk.pool == Replication.poolName {
+      for disk in Replication.disks(of: vm) {
         let name = Replication.exportName(vmID: vm.id, disk: disk.name, epoch: replication.epoch)
         wanted.insert(name)
         do {

@@ -45,7 +45,7 @@ extension NodeAgent {
       else { continue }
       guard let jobs = try? await monitor.blockJobs() else { continue }
       var states: [String: DiskReplica] = [:]
-      for disk in vm.spec.disks where disk.pool == Replication.poolName {
+      for disk in Replication.disks(of: vm) {
         let current =
           replication.disks[disk.name]
           ?? DiskReplica(state: .degraded, totalBytes: disk.sizeBytes)

@@ -69,10 +69,7 @@ public enum ReplicaPlanner {
     next.secondary = nil
     next.epoch = epoch
     next.note = "failed over from \(replication.primary); waiting for a new secondary"
-    for (name, disk) in replication.disks {
-      next.disks[name] = DiskReplica(
-        state: .degraded, syncedBytes: 0, totalBytes: disk.totalBytes, since: date)
-    }
+    next.restartCopies(at: date)
     return next
   }
 }
