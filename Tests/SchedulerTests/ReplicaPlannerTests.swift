@@ -106,6 +106,34 @@ struct ReplicaPlannerTests {
     #expect(swapped.seeded)
   }
 
+  @Test("a migration reuses the copies only on the in-sync secondary of the current epoch")
+  func reusableCopies() {
+    let db = vm()
+    #expect(
+      ReplicaPlanner.reusableCopies(of: db, replication: replication(), target: "b") == ["disk0"])
+    #expect(ReplicaPlanner.reusableCopies(of: db, replication: replication(), target: "c").isEmpty)
+    #expect(ReplicaPlanner.reusableCopies(of: db, replication: nil, target: "b").isEmpty)
+    #expect(
+      ReplicaPlanner.reusableCopies(
+        of: db, replication: replication(state: .resyncing), target: "b"
+      )
+      .isEmpty)
+    #expect(
+      ReplicaPlanner.reusableCopies(of: db, replication: replication(epoch: 1), target: "b")
+        .isEmpty)
+    // A disk of the spec without an entry in the record has no copy to reuse.
+    var twoDisks = db
+    twoDisks.spec.disks.append(DiskSpec(name: "disk1", pool: "replicated", sizeBytes: 1 << 20))
+    #expect(
+      ReplicaPlanner.reusableCopies(of: twoDisks, replication: replication(), target: "b").isEmpty)
+    // Disks on other pools do not count.
+    var mixed = db
+    mixed.spec.disks.append(DiskSpec(name: "scratch", pool: "local", sizeBytes: 1 << 20))
+    #expect(
+      ReplicaPlanner.reusableCopies(of: mixed, replication: replication(), target: "b")
+        == ["disk0"])
+  }
+
   @Test("export names carry the epoch and start with a letter")
   func exportNames() throws {
     let id = try #require(UUID(uuidString: "20c172cb-0000-4000-8000-000000000000"))

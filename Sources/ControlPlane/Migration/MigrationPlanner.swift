@@ -43,7 +43,7 @@ public struct MigrationPlanner: Sendable {
     {
       throw KazeError(.invalidState, "cannot move \(name): \(incompatibility)")
     }
-    let migration = Migration(
+    var migration = Migration(
       vm: name, source: source.name, target: targetNode.name, downtimeLimitMs: downtimeLimitMs,
       bandwidthMiBps: bandwidthMiBps)
     let store = repository.store
@@ -57,14 +57,22 @@ public struct MigrationPlanner: Sendable {
     if let leader { compares.append(leader.compare) }
     var writes: [TxnOp] = []
     if Replication.isReplicated(vm), let record = try await store.get(StoreKeys.replication(name)) {
-      // The replicated disks travel like local ones; their replication pauses meanwhile (a
-      // copy that is not in sync is never failed over to) and restarts from the new node.
-      var paused = try record.decodeJSON(Replication.self)
-      paused.secondary = nil
-      paused.note = "replication paused: migrating to \(targetNode.name)"
-      paused.restartCopies()
+      var replication = try record.decodeJSON(Replication.self)
       compares.append(.modRevision(record.key, equals: record.modRevision))
-      writes.append(try .putJSON(record.key, paused))
+      let reused = ReplicaPlanner.reusableCopies(
+        of: vm, replication: replication, target: targetNode.name)
+      if !reused.isEmpty {
+        // The fast path: the target holds in-sync copies. Replication goes on until the
+        // switch-over, and the target runs from those copies.
+        migration.reusedCopies = reused
+      } else {
+        // The replicated disks travel like local ones; their replication pauses meanwhile (a
+        // copy that is not in sync is never failed over to) and restarts from the new node.
+        replication.secondary = nil
+        replication.note = "replication paused: migrating to \(targetNode.name)"
+        replication.restartCopies()
+        writes.append(try .putJSON(record.key, replication))
+      }
     }
     let result = try await store.txn(
       if: compares,

@@ -18,6 +18,9 @@ public struct QEMULaunchContext: Sendable, Equatable {
   /// The CPU model for a VM that names none: the cluster's baseline, or on a migration target
   /// the model the VM runs with on its source. Nil: the accelerator's default.
   public var cpuModel: String?
+  /// Start with the guest paused (`-S`): a migration target that must not touch its disks before
+  /// the agent says so.
+  public var startPaused = false
 
   public init(
     accelerator: Accelerator, runDirectory: String, diskPaths: [String], tapNames: [String?],
@@ -92,6 +95,7 @@ public enum QEMUCommandLine {
       args += try nicArguments(nic, index: index, tap: tap)
     }
     args += ["-device", "virtio-balloon-pci,id=balloon0"]
+    if context.startPaused { args.append("-S") }
     if let incoming = context.incoming { args += ["-incoming", incoming] }
     return args
   }

@@ -38,6 +38,18 @@ extension VMMonitor {
     return port
   }
 
+  /// On an incoming QEMU started with `-S`: keeps its disks inactive (unlocked, not read) after
+  /// the stream arrived, until `cont` — so another process may still write them until then.
+  public func activateDisksOnResume() async throws {
+    try await command(
+      "migrate-set-capabilities",
+      .object([
+        "capabilities": .array([
+          .object(["capability": .string("late-block-activate"), "state": .bool(true)])
+        ])
+      ]))
+  }
+
   public func cancelMigration() async throws {
     try await command("migrate_cancel", nil)
   }

@@ -19,6 +19,10 @@ public struct Migration: Codable, Sendable, Equatable {
   /// Disks on the source's local pools, copied to the target during the migration: the target's
   /// NBD exports of its new copies, by disk name (nil or empty: every disk is on shared storage).
   public var storage: [String: NBDExport]?
+  /// Disks on the replicated pool whose in-sync secondary copy is on the target (the fast path):
+  /// they are not copied; the source keeps mirroring to that copy until the switch-over, and the
+  /// target's QEMU runs from it once the VM is handed over.
+  public var reusedCopies: [String]?
   /// Why it failed, when it did.
   public var error: String?
   public var createdAt: Date
@@ -73,6 +77,10 @@ public struct MigrationProgress: Codable, Sendable, Equatable {
   public var totalTimeMs: Int?
   /// `disks` while local disks are copied, then `memory`; one percentage covers both.
   public var phase: String?
+  /// When the target reused its secondary copies: how long the guest waited on the target, from
+  /// its QEMU having received the whole VM to running there (the hand-over, closing the copies'
+  /// exports, taking the disks). The guest's downtime is `downtimeMs` plus this.
+  public var switchoverMs: Int?
 
   public init(
     percent: Double = 0, transferredBytes: Int64 = 0, totalBytes: Int64 = 0,

@@ -70,7 +70,12 @@ public struct Replication: Codable, Sendable, Equatable {
   /// The NBD export name of a disk's secondary copy for this epoch.
   public static func exportName(vmID: UUID, disk: String, epoch: Int) -> String {
     // QEMU node names (the export's too) must start with a letter.
-    "vm\(vmID.uuidString.lowercased().prefix(8))-\(disk)-e\(epoch)"
+    exportPrefix(vmID: vmID, disk: disk) + "\(epoch)"
+  }
+
+  /// What the export names of a disk's secondary copies start with, whatever the epoch.
+  public static func exportPrefix(vmID: UUID, disk: String) -> String {
+    "vm\(vmID.uuidString.lowercased().prefix(8))-\(disk)-e"
   }
 }
 

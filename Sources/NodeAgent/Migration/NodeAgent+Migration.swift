@@ -28,28 +28,46 @@ extension NodeAgent {
 
   private func reconcileIncoming(_ migration: Migration, vm: VM) async {
     let runtime = runtimes[vm.name]
+    if migration.isActive && vm.node != migration.source {
+      // Something else gave the VM a node meanwhile (HA restarted it after its source died):
+      // this migration can never hand it over.
+      await failMigration(
+        migration, reason: "\(vm.name) was given to \(vm.node ?? "no node") while migrating")
+      return
+    }
     switch migration.state {
     case .pending where runtime == nil:
       await prepareIncoming(migration, vm: vm)
     case .completed where runtime?.incomingMigration == migration.id && vm.node == config.name:
+      if migration.reusedCopies?.isEmpty == false {
+        if runtime?.awaitsSwitchover == false { await switchToReusedCopies(migration, vm: vm) }
+        return
+      }
       // The VM is ours now: adopt the QEMU that received it.
-      guard var adopted = runtime else { return }
-      adopted.incomingMigration = nil
-      adopted.epoch = vm.epoch
-      adopted.phase = .running
-      adopted.startedAt = Date()
-      adopted.rebootsDone = vm.rebootRequests
-      runtimes[vm.name] = adopted
-      if migration.storage?.isEmpty == false { try? await adopted.monitor?.stopNBDServer() }
+      adoptIncoming(vm)
+      if migration.storage?.isEmpty == false { try? await runtime?.monitor?.stopNBDServer() }
       await event(vm.name, "vm.migrated-in", "now running on \(config.name) after live migration")
     case .failed where runtime?.incomingMigration == migration.id:
       await discardIncoming(vm)
       if migration.storage?.isEmpty == false {
-        try? await runBlocking { try self.removeLocalDisks(of: vm) }
+        let reused = Set(migration.reusedCopies ?? [])
+        try? await runBlocking { try self.removeLocalDisks(of: vm, keeping: reused) }
       }
     default:
       break
     }
+  }
+
+  /// The VM is this node's now: the QEMU that received it becomes its runtime.
+  func adoptIncoming(_ vm: VM) {
+    guard var adopted = runtimes[vm.name] else { return }
+    adopted.incomingMigration = nil
+    adopted.busy = false
+    adopted.epoch = vm.epoch
+    adopted.phase = .running
+    adopted.startedAt = Date()
+    adopted.rebootsDone = vm.rebootRequests
+    runtimes[vm.name] = adopted
   }
 
   private func prepareIncoming(_ migration: Migration, vm: VM) async {
@@ -58,10 +76,13 @@ extension NodeAgent {
     runtime.phase = .starting
     runtime.incomingMigration = migration.id
     runtimes[vm.name] = runtime
+    let reused = Set(migration.reusedCopies ?? [])
     do {
       // Disks on local pools arrive with the migration: whatever this node has at their paths
-      // is a stale copy (the VM runs elsewhere), replaced by a new empty disk.
-      try await runBlocking { try self.removeLocalDisks(of: vm) }
+      // is a stale copy (the VM runs elsewhere), replaced by a new empty disk. Reused secondary
+      // copies stay: they are the disks.
+      try await runBlocking { try self.removeLocalDisks(of: vm, keeping: reused) }
+      try requireReusedCopies(reused, of: vm)
       var context = try await prepare(vm, incoming: true)
       // The guest must find the very same CPU it runs on at the source.
       let sourceModel = try await repository.status(vm.name).cpuModel
@@ -72,6 +93,8 @@ extension NodeAgent {
       // Port 0: QEMU binds a free port itself and reports it, so nothing can take it between
       // choosing and listening.
       context.incoming = "tcp:\(host):0"
+      // With reused copies QEMU must not take them before the hand-over.
+      context.startPaused = !reused.isEmpty
       let arguments = try QEMUCommandLine.arguments(for: vm, context: context)
       let launchContext = context
       let process = try await runBlocking {
@@ -85,8 +108,10 @@ extension NodeAgent {
       runtime.busy = false
       runtimes[vm.name] = runtime
       watchExit(of: vm.name, monitor: monitor)
+      if !reused.isEmpty { try await monitor.activateDisksOnResume() }
       let incoming = "tcp:\(host):\(try await monitor.incomingPort())"
-      let storage = try await exportLocalDisks(of: vm, monitor: monitor, host: host)
+      let storage = try await exportLocalDisks(
+        of: vm, except: reused, monitor: monitor, host: host)
       try await repository.updateMigration(vm.name) { record in
         guard record.id == migration.id, record.state == .pending else {
           throw KazeError(.conflict, "migration \(migration.id) moved on")
@@ -95,15 +120,32 @@ extension NodeAgent {
         record.incoming = incoming
         record.storage = storage.isEmpty ? nil : storage
       }
-      await event(vm.name, "migration.ready", "waiting on \(config.name) for the migration stream")
+      await event(
+        vm.name, "migration.ready",
+        "waiting on \(config.name) for the migration stream"
+          + (reused.isEmpty ? "" : "; the disks are its in-sync copies here"))
+      if !reused.isEmpty {
+        runtimes[vm.name]?.awaitsSwitchover = true
+        Task { await self.awaitSwitchover(migration, vm: vm.name) }
+      }
     } catch {
       await discardIncoming(vm)
-      try? await runBlocking { try self.removeLocalDisks(of: vm) }
+      try? await runBlocking { try self.removeLocalDisks(of: vm, keeping: reused) }
       await failMigration(migration, reason: "the target could not prepare: \(error)")
     }
   }
 
-  private func discardIncoming(_ vm: VM) async {
+  /// The secondary copies a fast-path migration runs from must be here: never a blank disk.
+  private func requireReusedCopies(_ reused: Set<String>, of vm: VM) throws {
+    for disk in vm.spec.disks where reused.contains(disk.name) {
+      let path = try config.pools.diskPath(vm: vm.name, disk: disk)
+      guard FileManager.default.fileExists(atPath: path) else {
+        throw KazeError(.notFound, "the secondary copy of \(disk.name) is not at \(path)")
+      }
+    }
+  }
+
+  func discardIncoming(_ vm: VM) async {
     guard let runtime = runtimes[vm.name] else { return }
     runtimes[vm.name] = nil
     await runtime.monitor?.close()
@@ -122,6 +164,7 @@ extension NodeAgent {
       return
     }
     runtime.outgoingMigration = migration.id
+    runtime.keepsReplicaMirror = migration.reusedCopies?.isEmpty == false
     runtime.busy = true
     runtimes[vm.name] = runtime
     Task { await self.drive(migration, vm: vm, monitor: monitor) }
@@ -137,12 +180,15 @@ extension NodeAgent {
       // says "completed"), so only an outgoing migration already under way counts as started.
       let sending = ["setup", "active", "pre-switchover", "device"].contains(stats.status)
       let storage = migration.storage ?? [:]
+      let reused = migration.reusedCopies ?? []
       // (A restart during the disk copy finds the migration `migrating` and no stream yet.)
       let copyingDisks = migration.state == .migrating && !storage.isEmpty
       if (migration.state == .ready || copyingDisks) && !sending {
         guard let incoming = migration.incoming else {
           throw KazeError(.internalError, "the target gave no address")
         }
+        try await requireReplicaMirrorsInSync(
+          reused, of: vm, target: migration.target, monitor: monitor)
         if !storage.isEmpty {
           try await repository.updateMigration(vm.name) { $0.state = .migrating }
           try await copyDisks(storage, of: vm, migration: migration, monitor: monitor)
@@ -154,7 +200,8 @@ extension NodeAgent {
         await event(
           vm.name, "migration.started",
           "live migration to \(migration.target) started"
-            + (storage.isEmpty ? "" : " (disks copied, now the memory)"))
+            + (storage.isEmpty ? "" : " (disks copied, now the memory)")
+            + (reused.isEmpty ? "" : "; it will run from its in-sync copies there"))
       }
       let diskBytes = try await diskJobs(storage, monitor).reduce(Int64(0)) { $0 + $1.length }
       var lastWrite = clock.now
@@ -170,7 +217,8 @@ extension NodeAgent {
           }
           try await writeProgress(migration, vm: vm, stats: stats, diskBytes: diskBytes)
         }
-        try await Task.sleep(for: .milliseconds(50))
+        // With reused copies the guest waits on the target for the hand-over: notice sooner.
+        try await Task.sleep(for: .milliseconds(reused.isEmpty ? 50 : 10))
       }
       guard stats.status == "completed" else {
         throw KazeError(
@@ -182,9 +230,15 @@ extension NodeAgent {
       for job in try await diskJobs(storage, monitor) {
         try await monitor.cancelBlockJob(job.id)
       }
+      if !reused.isEmpty {
+        // The replication mirror is the migration's now: no more state writes or restarts.
+        runtimes[vm.name]?.keepsReplicaMirror = false
+        try await requireReplicaMirrorsInSync(
+          reused, of: vm, target: migration.target, monitor: monitor)
+        await endReplicaMirrors(reused, monitor: monitor)
+      }
       try await handOver(migration, vm: vm, stats: stats)
       await finishSource(vm, monitor: monitor)
-      if !storage.isEmpty { try? await runBlocking { try self.removeLocalDisks(of: vm) } }
       let seconds = Double(stats.totalTimeMs ?? 0) / 1000
       await event(
         vm.name, "migration.completed",
@@ -193,6 +247,7 @@ extension NodeAgent {
     } catch {
       if var runtime = runtimes[vm.name] {
         runtime.outgoingMigration = nil
+        runtime.keepsReplicaMirror = false
         runtime.busy = false
         runtime.verifiedAt = nil
         runtimes[vm.name] = runtime
@@ -269,7 +324,9 @@ extension NodeAgent {
     throw KazeError(.conflict, "\(vm.name) kept changing; could not hand it over")
   }
 
-  /// The source's QEMU has nothing left to run (it is paused after the switch-over): stop it.
+  /// The source's QEMU has nothing left to run (it is paused after the switch-over): stop it,
+  /// and delete this node's copies of disks that went with the VM — before the runtime goes,
+  /// so this node cannot start serving a new secondary copy at the same paths meanwhile.
   private func finishSource(_ vm: VM, monitor: VMMonitor) async {
     guard var runtime = runtimes[vm.name] else { return }
     runtime.expectingExit = true
@@ -277,6 +334,7 @@ extension NodeAgent {
     try? await monitor.quit()
     await runtime.process?.kill()
     await monitor.close()
+    try? await runBlocking { try self.removeLocalDisks(of: vm) }
     runtimes[vm.name] = nil
     removeTaps(vm)
   }

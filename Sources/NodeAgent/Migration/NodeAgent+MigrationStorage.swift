@@ -27,8 +27,8 @@ extension NodeAgent {
 
   /// Removes this node's copies of the VM's node-local disks (a stale or half-received copy on
   /// a target, or the source's copy once the VM has moved), with any secondary-copy marker.
-  nonisolated func removeLocalDisks(of vm: VM) throws {
-    for disk in vm.spec.disks {
+  nonisolated func removeLocalDisks(of vm: VM, keeping kept: Set<String> = []) throws {
+    for disk in vm.spec.disks where !kept.contains(disk.name) {
       guard let pool = try? config.pools.pool(disk.pool), Self.travels(pool) else { continue }
       let path = pool.diskPath(vm: vm.name, disk: disk.name)
       for file in [path, path + ".secondary-epoch"]
@@ -45,11 +45,11 @@ extension NodeAgent {
 
   /// On the target: serves the incoming QEMU's local disks over NBD; their exports by disk.
   func exportLocalDisks(
-    of vm: VM, monitor: VMMonitor, host: String
+    of vm: VM, except reused: Set<String>, monitor: VMMonitor, host: String
   ) async throws -> [String:
     NBDExport]
   {
-    let disks = localDisks(of: vm)
+    let disks = localDisks(of: vm).filter { !reused.contains($0.name) }
     guard !disks.isEmpty else { return [:] }
     guard let port = TCPProbe.freePort(host: host) else {
       throw KazeError(.unavailable, "no free port on \(host) for the disks' NBD server")
@@ -82,7 +82,9 @@ extension NodeAgent {
   ) async throws {
     // A replicated disk's own mirror (to its secondary, paused for the migration) goes first:
     // a disk takes one mirror at a time.
-    for job in try await monitor.blockJobs() where job.id.hasPrefix("replica-") {
+    let jobs = try await monitor.blockJobs()
+    for disk in storage.keys {
+      guard let job = MirrorLink.job(of: disk, in: jobs) else { continue }
       // (Its job and target node share the export's name: see MirrorLink.)
       try await monitor.abandonMirror(job.id, targetNode: job.id)
     }

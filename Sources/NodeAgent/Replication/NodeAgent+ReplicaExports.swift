@@ -21,7 +21,10 @@ extension NodeAgent {
     for vm in vms {
       guard let replication = replications[vm.name], replication.secondary == config.name,
         replication.epoch == vm.epoch, replication.primary != config.name,
-        vm.node != config.name
+        vm.node != config.name,
+        // A QEMU of the VM still running here (a source finishing a migration) has the copy
+        // open; a migration target's incoming QEMU does not until the switch-over.
+        runtimes[vm.name].map({ $0.process == nil || $0.incomingMigration != nil }) ?? true
       else { continue }
       for disk in Replication.disks(of: vm) {
         let name = Replication.exportName(vmID: vm.id, disk: disk.name, epoch: replication.epoch)

@@ -40,7 +40,8 @@ extension NodeAgent {
       guard let replication = replications[vm.name], replication.primary == config.name,
         let runtime = runtimes[vm.name], let monitor = runtime.monitor,
         let pid = runtime.process?.pid, runtime.epoch == replication.epoch,
-        runtime.incomingMigration == nil, runtime.outgoingMigration == nil,
+        runtime.incomingMigration == nil,
+        runtime.outgoingMigration == nil || runtime.keepsReplicaMirror,
         runtime.phase == .running || runtime.phase == .paused
       else { continue }
       guard let jobs = try? await monitor.blockJobs() else { continue }

@@ -34,6 +34,12 @@ struct VMRuntime {
   var incomingMigration: String?
   /// On the source: the migration the agent is driving; the reconcile loop leaves the VM alone.
   var outgoingMigration: String?
+  /// On the source of a migration that reuses the target's secondary copies: the replication
+  /// mirror keeps running (and its state keeps being recorded) until the switch-over.
+  var keepsReplicaMirror = false
+  /// On the target of such a migration: a task follows the incoming QEMU to switch over the
+  /// moment the VM is handed over; the reconcile loop leaves the switch to it.
+  var awaitsSwitchover = false
 
   func status(node: String, accelerator: Accelerator) -> VMStatus {
     VMStatus(

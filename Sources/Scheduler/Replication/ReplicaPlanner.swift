@@ -58,6 +58,20 @@ public enum ReplicaPlanner {
     return .success(secondary)
   }
 
+  /// The replicated disks a live migration to `target` need not copy: all of them when `target`
+  /// holds their secondary copies at the VM's epoch and every one is in sync (the fast path: the
+  /// target runs from those copies after the switch-over); otherwise none.
+  public static func reusableCopies(
+    of vm: VM, replication: Replication?, target: String
+  ) -> [String] {
+    let disks = Replication.disks(of: vm).map(\.name)
+    guard let replication, !disks.isEmpty, replication.secondary == target,
+      replication.epoch == vm.epoch, replication.primary == vm.node,
+      disks.allSatisfy({ replication.disks[$0]?.state == .inSync })
+    else { return [] }
+    return disks.sorted()
+  }
+
   /// The record after a failover to `target`: the roles swap (the old primary is no node's copy
   /// any more), no secondary until one is chosen, every disk degraded until it is in sync again.
   public static func swapped(

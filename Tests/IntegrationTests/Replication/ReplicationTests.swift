@@ -227,7 +227,7 @@ extension RealGuests.ReplicationTests {
 
 extension RealGuests.ReplicationTests {
   @Test(
-    "a replicated VM migrates live (to its secondary's node, then another); replication resumes; no record lost"
+    "a replicated VM migrates live: to its secondary's node from the copy there, then to a node without one; no record lost"
   )
   func migrateReplicated() async throws {
     let (cluster, _) = try await ReplicaGuest.startedCluster("ledger")
@@ -235,19 +235,52 @@ extension RealGuests.ReplicationTests {
     let client = cluster.client
     var replication = try await ReplicaGuest.inSync(client, "ledger")
     #expect(replication.secondary == "node-2")
-    for target in ["node-2", "node-3"] {
+    // First the fast path (the target holds the in-sync copy and runs from it), then a target
+    // with no copy (the disk travels over NBD).
+    for fastPath in [true, false] {
       let source = try #require(try await client.vm("ledger").vm.node)
+      let secondary = try #require(replication.secondary)
+      let target =
+        fastPath
+        ? secondary
+        : try #require(cluster.nodes.map(\.name).first { $0 != source && $0 != secondary })
       let out = try cluster.nodes[0].kaze("vm", "migrate", "ledger", "--to", target)
       #expect(out.status == 0, "\(out.stderr)")
       let moved = try await client.vm("ledger")
       #expect(moved.vm.node == target)
       let migration = try await client.migration("ledger")
-      #expect(migration.storage?["disk0"] != nil, "the replicated disk travelled with the VM")
+      if fastPath {
+        #expect(migration.reusedCopies == ["disk0"])
+        #expect(migration.storage?["disk0"] == nil, "nothing was copied for the migration")
+        let switched = try await eventually("the switch-over is recorded", timeout: .seconds(30)) {
+          () async throws -> Int? in try await client.migration("ledger").progress.switchoverMs
+        }
+        progress("fast path: downtime \(migration.progress.downtimeMs ?? -1) ms + \(switched) ms")
+        let events = try await client.events(limit: 200, vm: "ledger")
+        #expect(
+          events.contains {
+            $0.kind == "vm.migrated-in" && $0.message.contains("from its own copies")
+          })
+      } else {
+        #expect(migration.reusedCopies == nil)
+        #expect(migration.storage?["disk0"] != nil, "the replicated disk travelled with the VM")
+      }
+      // The guest goes on writing there, without a reboot.
+      let acked = ReplicaGuest.lastAck(try await client.console("ledger", lines: 200).lines)
+      try await eventually("ledger writes on at \(target)", timeout: .seconds(60)) {
+        ReplicaGuest.lastAck((try? await client.console("ledger", lines: 100))?.lines ?? [])
+          >= acked + 20
+          ? true : nil
+      }
+      let lines = try await client.console("ledger", lines: 400).lines
+      #expect(
+        !lines.contains { $0.contains("kaze-guest: up") }, "moved live, without a reboot")
       replication = try await ReplicaGuest.inSync(client, "ledger")
       #expect(replication.primary == target)
       #expect(replication.secondary != nil && replication.secondary != target)
       progress(
-        "ledger migrated \(source) -> \(target); secondary now \(replication.secondary ?? "-")")
+        "ledger migrated \(source) -> \(target)\(fastPath ? " (fast path)" : ""); "
+          + "secondary now \(replication.secondary ?? "-")")
     }
     // The last copies are complete: a power loss of the primary loses no acknowledged record.
     let view = try await client.vm("ledger")
@@ -267,5 +300,38 @@ extension RealGuests.ReplicationTests {
     progress(
       "after two migrations and a failover: \(acknowledged) acknowledged, \(latest ?? -1) present")
     #expect(present != nil, "\(acknowledged) acknowledged, \(latest ?? -1) found")
+  }
+}
+
+extension RealGuests.ReplicationTests {
+  @Test(
+    "the source dies while the VM migrates to its secondary's node: HA starts it there from that copy, no record lost"
+  )
+  func sourceDiesDuringFastPath() async throws {
+    let (cluster, view) = try await ReplicaGuest.startedCluster("ledger")
+    defer { cluster.cleanUp() }
+    let client = cluster.client
+    let source = try #require(cluster.node("node-1"))
+    let target = try #require(cluster.node("node-2"))
+    // A slow stream keeps the migration under way long enough to cut it.
+    let started = try await client.migrate(
+      "ledger", MigrateRequest(to: "node-2", bandwidthMiBps: 1))
+    #expect(started.reusedCopies == ["disk0"])
+    try await eventually("the memory is on its way", timeout: .seconds(60)) {
+      let migration = try? await client.migration("ledger")
+      return migration?.state == .migrating && (migration?.progress.transferredBytes ?? 0) > 0
+        ? true : nil
+    }
+    source.powerOff()
+    let acknowledged = ReplicaGuest.lastAck(node: source, vmID: view.vm.id)
+    let live = cluster.liveClient(excluding: source.name)
+    let (present, latest) = try await ReplicaGuest.recordsAfterFailover(
+      live, "ledger", on: target, acknowledged: acknowledged)
+    progress("source lost mid-migration: \(acknowledged) acknowledged, \(latest ?? -1) present")
+    #expect(present != nil, "\(acknowledged) acknowledged, \(latest ?? -1) found")
+    let migration = try await live.migration("ledger")
+    #expect(migration.state == .failed)
+    #expect(migration.error?.contains("was given to node-2") == true, "\(migration.error ?? "")")
+    #expect(KazedHarness.qemuProcesses(vmID: view.vm.id.uuidString.lowercased()).count == 1)
   }
 }
