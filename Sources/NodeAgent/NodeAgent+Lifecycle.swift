@@ -119,7 +119,7 @@ extension NodeAgent {
       if vm.stopMode == .hard {
         runtime.expectingExit = true
         runtimes[vm.name] = runtime
-        await process.kill()
+        await stopAtOnce(process, monitor: runtime.monitor)
         runtimes[vm.name] = await checkExit(vm, runtimes[vm.name] ?? runtime)
         return
       }
@@ -131,7 +131,7 @@ extension NodeAgent {
             vm.name, "vm.shutdown-timeout",
             "the guest did not power off within \(seconds(config.shutdownTimeout)); stopping it hard",
             level: .warning)
-          await process.kill()
+          await stopAtOnce(process, monitor: runtime.monitor)
           runtimes[vm.name] = await checkExit(vm, runtimes[vm.name] ?? runtime)
         }
         return
@@ -242,7 +242,10 @@ extension NodeAgent {
   /// `incoming`: for a live migration's target, whose disks on node-local pools arrive with it.
   func prepare(_ vm: VM, incoming: Bool = false) async throws -> QEMULaunchContext {
     let pools = config.pools
-    if !incoming { try await requireReplicaCopies(of: vm) }
+    if !incoming {
+      try await requireReplicaCopies(of: vm)
+      try await markCopiesBehind(vm)
+    }
     let diskPaths = try await runBlocking { try pools.ensureDisks(of: vm) }
     var taps: [String?] = []
     for (index, nic) in vm.spec.nics.enumerated() {
@@ -282,6 +285,35 @@ extension NodeAgent {
         )
       }
     }
+  }
+
+  /// Before a new QEMU of a VM with replicated disks runs: the secondary copies stop counting as
+  /// in sync, since the guest may write before the mirror is set up again (the replica monitor
+  /// says `in-sync` again once it is). Without this, a node lost in that moment would fail over
+  /// to a copy missing writes the guest saw done.
+  func markCopiesBehind(_ vm: VM) async throws {
+    guard Replication.isReplicated(vm), let replication = try await repository.replication(vm.name),
+      replication.disks.values.contains(where: { $0.state == .inSync })
+    else { return }
+    let owner = VMOwner(node: config.name, epoch: vm.epoch)
+    _ = try await repository.updateReplication(vm.name, owner: owner) { record in
+      for (name, disk) in record.disks where disk.state == .inSync {
+        record.disks[name]?.state = .resyncing
+        record.disks[name]?.since = Date()
+      }
+    }
+  }
+
+  /// A hard stop: for the guest a power cut, but QEMU closes its images itself (`quit`: caches
+  /// flushed, persistent dirty bitmaps stored, so a replicated disk resyncs only what changed);
+  /// SIGKILL if QEMU does not go within seconds.
+  func stopAtOnce(_ process: QEMUProcess, monitor: VMMonitor?) async {
+    if let monitor, (try? await monitor.quit()) != nil,
+      await process.waitForExit(timeout: .seconds(5))
+    {
+      return
+    }
+    await process.kill()
   }
 
   func removeTaps(_ vm: VM) {

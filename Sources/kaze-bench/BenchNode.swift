@@ -135,16 +135,7 @@ final class BenchNode: @unchecked Sendable {
   }
 
   func stop() {
-    let run = dataDir + "/run"
-    for dir in (try? FileManager.default.contentsOfDirectory(atPath: run)) ?? [] {
-      if let text = try? String(contentsOfFile: "\(run)/\(dir)/qemu.pid", encoding: .utf8),
-        let qemu = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-        let cmdline = FileManager.default.contents(atPath: "/proc/\(qemu)/cmdline"),
-        String(decoding: cmdline, as: UTF8.self).contains(dir)
-      {
-        kill(qemu, SIGKILL)
-      }
-    }
+    // kazed first: one still running would start the QEMUs, export daemons or guard again.
     if pid > 0 {
       kill(pid, SIGTERM)
       if ProcessRunner.wait(pid: pid, timeout: .seconds(10)) == nil {
@@ -152,8 +143,26 @@ final class BenchNode: @unchecked Sendable {
         _ = ProcessRunner.waitBlocking(pid: pid)
       }
     }
-    // After kazed: a kazed still running would start a new guard at its next renewal.
+    let run = dataDir + "/run"
+    for dir in (try? FileManager.default.contentsOfDirectory(atPath: run)) ?? [] {
+      killOwned(pidfile: "\(run)/\(dir)/qemu.pid", mentioning: dir)
+    }
+    // The replicated pool's export daemons (qemu-storage-daemon), one pidfile per export.
+    for file in (try? FileManager.default.contentsOfDirectory(atPath: run + "/nbd")) ?? []
+    where file.hasSuffix(".pid") {
+      killOwned(pidfile: "\(run)/nbd/\(file)", mentioning: dataDir)
+    }
     if let guardPid = fenceGuardPid(dataDir: dataDir) { kill(guardPid, SIGKILL) }
     try? FileManager.default.removeItem(atPath: dataDir)
+  }
+
+  /// Kills the process a pidfile names if its command line mentions `text` (pids get reused).
+  private func killOwned(pidfile: String, mentioning text: String) {
+    guard let content = try? String(contentsOfFile: pidfile, encoding: .utf8),
+      let process = pid_t(content.trimmingCharacters(in: .whitespacesAndNewlines)),
+      let cmdline = FileManager.default.contents(atPath: "/proc/\(process)/cmdline"),
+      String(decoding: cmdline, as: UTF8.self).contains(text)
+    else { return }
+    kill(process, SIGKILL)
   }
 }

@@ -101,16 +101,17 @@ extension VMMonitor {
   /// `writeBlocking` — every guest write is acknowledged only once it is on both (the job stays
   /// `ready` until it is cancelled or completed).
   /// `onTargetError`: `report` ends the job when the target fails; `stop` pauses it, keeping
-  /// what the target lacks, until `resumeBlockJob`.
+  /// what the target lacks, until `resumeBlockJob`. With `copyFirst` false (`sync: none`) the
+  /// target is taken to hold the disk already: the job is ready at once and mirrors new writes.
   public func startMirror(
     job: String, device: String, target: String, writeBlocking: Bool,
-    onTargetError: String = "report"
+    onTargetError: String = "report", copyFirst: Bool = true
   ) async throws {
     try await command(
       "blockdev-mirror",
       .object([
         "job-id": .string(job), "device": .string(device), "target": .string(target),
-        "sync": .string("full"),
+        "sync": .string(copyFirst ? "full" : "none"),
         "copy-mode": .string(writeBlocking ? "write-blocking" : "background"),
         "on-target-error": .string(onTargetError),
       ]))

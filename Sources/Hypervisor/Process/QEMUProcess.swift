@@ -60,7 +60,17 @@ public struct QEMUProcess: Sendable, Equatable {
   }
 
   public func signal(_ signal: Int32) {
+    guard isAlive else { return }
     _ = Glibc.kill(pid, signal)
+  }
+
+  /// Waits (up to `timeout`) for the process to end by itself; whether it did.
+  public func waitForExit(timeout: Duration) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while isAlive && ContinuousClock.now < deadline {
+      try? await Task.sleep(for: .milliseconds(20))
+    }
+    return !isAlive
   }
 
   /// SIGKILL, then waits (up to `timeout`) for the process to be gone.

@@ -26,11 +26,16 @@ struct StorageCommand: AsyncParsableCommand {
               disk.lastResync.map {
                 "\($0.bytes.humanBytes) in \(String(format: "%.1f", $0.seconds)) s"
               } ?? "-",
+              // After a stop and start of the VM: only what changed, or the whole disk.
+              disk.tracked == nil ? "full copy" : "changes only",
             ])
           }
         }
         Output.table(
-          ["VM", "DISK", "STATE", "PRIMARY", "SECONDARY", "EPOCH", "SINCE", "LAST RESYNC"], rows)
+          [
+            "VM", "DISK", "STATE", "PRIMARY", "SECONDARY", "EPOCH", "SINCE", "LAST RESYNC",
+            "RESYNC ON RESTART",
+          ], rows)
         for record in records where record.secondary == nil {
           if let note = record.note { print("\(record.vm): \(note)") }
         }

@@ -90,6 +90,10 @@ public struct DiskReplica: Codable, Sendable, Equatable {
   public var since: Date
   /// The last resync after a degraded spell: how much it copied and how long it took.
   public var lastResync: ResyncFigures?
+  /// Since when the primary's persistent dirty bitmaps cover every write the secondary copy may
+  /// lack, so a new QEMU of the VM (a stop and start, while degraded too) copies only those
+  /// ranges; nil: it would copy the whole disk.
+  public var tracked: Date?
 
   public init(
     state: ReplicaState, syncedBytes: Int64 = 0, totalBytes: Int64 = 0, export: NBDExport? = nil,
@@ -119,11 +123,15 @@ public struct NBDExport: Codable, Sendable, Equatable {
   public var host: String
   public var port: Int
   public var name: String
+  /// For a replica export: which copy it serves (a new empty copy gets a new id), so the primary
+  /// knows whether its dirty bitmaps describe what that very copy lacks.
+  public var copy: String?
 
-  public init(host: String, port: Int, name: String) {
+  public init(host: String, port: Int, name: String, copy: String? = nil) {
     self.host = host
     self.port = port
     self.name = name
+    self.copy = copy
   }
 }
 

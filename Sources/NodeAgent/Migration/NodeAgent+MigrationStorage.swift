@@ -84,6 +84,9 @@ extension NodeAgent {
     // a disk takes one mirror at a time.
     let jobs = try await monitor.blockJobs()
     for disk in storage.keys {
+      if MirrorLink.resyncJob(of: disk, in: jobs) != nil {
+        await abandonBitmapResync(node: disk, target: nil, monitor: monitor)
+      }
       guard let job = MirrorLink.job(of: disk, in: jobs) else { continue }
       // (Its job and target node share the export's name: see MirrorLink.)
       try await monitor.abandonMirror(job.id, targetNode: job.id)

@@ -53,36 +53,50 @@ extension NodeAgent {
     of vm: VM, disk: DiskSpec, replication: Replication, export: String, pool: DirectoryPool
   ) async throws {
     let host = exportHost
+    let path = pool.diskPath(vm: vm.name, disk: disk.name)
+    // The marker says which epoch the copy belongs to and names the copy itself.
+    let marker = path + ".secondary-epoch"
+    let lines = ((try? String(contentsOfFile: marker, encoding: .utf8)) ?? "")
+      .split(whereSeparator: \.isNewline).map(String.init)
+    var copy = lines.count > 1 ? lines[1] : nil
     let published = replication.disks[disk.name]?.export
-    let samePlace = published.map { $0.name == export && $0.host == host } ?? false
-    if let published, samePlace,
+    let unchanged =
+      published.map { $0.name == export && $0.host == host && $0.copy == copy } ?? false
+    if let published, unchanged, copy != nil,
       NBDExportDaemon.find(
         export: export, host: host, port: published.port, runDirectory: exportRunDirectory)
         != nil
     {
       return
     }
-    let path = pool.diskPath(vm: vm.name, disk: disk.name)
-    let marker = path + ".secondary-epoch"
-    let markedEpoch = (try? String(contentsOfFile: marker, encoding: .utf8))?
-      .trimmingCharacters(in: .whitespacesAndNewlines)
-    if markedEpoch != "\(replication.epoch)" || !FileManager.default.fileExists(atPath: path) {
-      // A new secondary copy for this epoch starts empty; the primary copies everything to it.
-      // (What was here belonged to an older epoch: never a copy the VM runs from now.)
+    let fresh =
+      lines.first != "\(replication.epoch)" || !FileManager.default.fileExists(atPath: path)
+    if fresh || copy == nil {
+      let id = String(UUID().uuidString.lowercased().prefix(8))
+      let epoch = replication.epoch
       try await runBlocking {
-        try FileManager.default.createDirectory(
-          atPath: pool.vmDirectory(vm.name), withIntermediateDirectories: true)
-        try? FileManager.default.removeItem(atPath: path)
-        try QemuImg.create(path: path, sizeBytes: disk.sizeBytes)
-        try "\(replication.epoch)\n".write(toFile: marker, atomically: true, encoding: .utf8)
+        if fresh {
+          // A new secondary copy for this epoch starts empty; the primary copies everything to
+          // it. (What was here belonged to an older epoch: never a copy the VM runs from now.)
+          try FileManager.default.createDirectory(
+            atPath: pool.vmDirectory(vm.name), withIntermediateDirectories: true)
+          try? FileManager.default.removeItem(atPath: path)
+          try QemuImg.create(path: path, sizeBytes: disk.sizeBytes)
+        }
+        // (A copy from before copies had ids gets one: no bitmap of the primary names it.)
+        try "\(epoch)\n\(id)\n".write(toFile: marker, atomically: true, encoding: .utf8)
       }
+      copy = id
     }
     if let stale = NBDExportDaemon.find(
       export: export, host: host, port: 0, runDirectory: exportRunDirectory)
     {
       await stale.stop()
     }
-    guard let port = samePlace ? published?.port : TCPProbe.freePort(host: host) else {
+    // The same port after a daemon restart (the primary's NBD client reconnects to it); a new
+    // copy gets a new one, so no client takes it for the copy it knew.
+    let samePort = !fresh && published.map { $0.name == export && $0.host == host } == true
+    guard let port = samePort ? published?.port : TCPProbe.freePort(host: host) else {
       throw KazeError(.unavailable, "no free port on \(host) for an NBD export")
     }
     let runDirectory = exportRunDirectory
@@ -93,9 +107,10 @@ extension NodeAgent {
     }
     let epoch = replication.epoch
     let me = config.name
+    let served = NBDExport(host: host, port: port, name: export, copy: copy)
     try await repository.modifyReplication(vm.name) { record in
       guard record.epoch == epoch, record.secondary == me else { return false }
-      record.disks[disk.name]?.export = NBDExport(host: host, port: port, name: export)
+      record.disks[disk.name]?.export = served
       return true
     }
     await event(

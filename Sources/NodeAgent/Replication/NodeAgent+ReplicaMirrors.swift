@@ -52,7 +52,8 @@ extension NodeAgent {
           ?? DiskReplica(state: .degraded, totalBytes: disk.sizeBytes)
         states[disk.name] = await mirror(
           vm: vm, disk: disk, current: current, replication: replication, monitor: monitor,
-          pid: pid, job: MirrorLink.job(of: disk.name, in: jobs))
+          pid: pid, job: MirrorLink.job(of: disk.name, in: jobs),
+          resync: MirrorLink.resyncJob(of: disk.name, in: jobs))
       }
       await publish(states, of: vm, replication: replication)
     }
@@ -60,18 +61,25 @@ extension NodeAgent {
 
   private func mirror(
     vm: VM, disk: DiskSpec, current: DiskReplica, replication: Replication, monitor: VMMonitor,
-    pid: Int32, job found: BlockJobInfo?
+    pid: Int32, job found: BlockJobInfo?, resync foundResync: BlockJobInfo?
   ) async -> DiskReplica {
     let key = "\(vm.name)/\(disk.name)"
     var link = mirrors[key].flatMap { $0.qemuPid == pid ? $0 : nil }
     var job = found
+    var resync = foundResync
     let target = replication.secondary == nil ? nil : current.export
     var next = current
-    if let running = job, target.map(MirrorLink.jobID) != running.id {
-      // The secondary moved, or serves a new copy: this job writes to the wrong place.
+    // The secondary moved, or serves a new copy: these jobs write to the wrong place.
+    let copyChanged = link.map { $0.export.copy != target?.copy } ?? false
+    if let running = job, target.map(MirrorLink.jobID) != running.id || copyChanged {
       try? await monitor.abandonMirror(running.id, targetNode: running.id)
       link = nil
       job = nil
+    }
+    if let pass = resync, target.map(MirrorLink.resyncID) != pass.id || copyChanged {
+      await abandonBitmapResync(node: disk.name, target: nil, monitor: monitor)
+      link = nil
+      resync = nil
     }
     guard let target else {
       mirrors[key] = nil
@@ -79,9 +87,52 @@ extension NodeAgent {
     }
     let reachable =
       (try? await runBlocking { TCPProbe.accepts(host: target.host, port: target.port) }) ?? false
+    if job == nil, let pass = resync {
+      var kept = link ?? MirrorLink(export: target, qemuPid: pid)
+      if kept.resync == nil { kept.resync = (0, .now) }
+      switch await advanceBitmapResync(
+        vm: vm, node: disk.name, target: target, backup: pass, monitor: monitor,
+        copiedBefore: kept.bitmapBytes)
+      {
+      case .copying(let done, let total):
+        kept.bitmapBytes = pass.status == "concluded" ? done : kept.bitmapBytes
+        mirrors[key] = kept
+        next.syncedBytes = done
+        next.totalBytes = total
+        return changed(next, to: .resyncing)
+      case .finished(let bytes):
+        // The mirror runs from here; the next round finds it ready and in sync.
+        kept.bitmapBytes = bytes
+        mirrors[key] = kept
+        next.syncedBytes = bytes
+        return changed(next, to: .resyncing)
+      case .failed(let reason):
+        logger.warning("the bitmap resync of \(key) stopped: \(reason); it starts over")
+        mirrors[key] = nil
+        return changed(next, to: .degraded)
+      }
+    }
     guard let job else {
       mirrors[key] = nil
       guard reachable else { return changed(next, to: .degraded) }
+      // A new QEMU: copy only what its bitmaps say the secondary's copy lacks, if they can.
+      do {
+        if let total = try await startBitmapResync(
+          node: disk.name, target: target, monitor: monitor)
+        {
+          var kept = MirrorLink(export: target, qemuPid: pid)
+          kept.resync = (0, .now)
+          mirrors[key] = kept
+          next.syncedBytes = 0
+          next.totalBytes = total
+          return changed(next, to: .resyncing)
+        }
+      } catch {
+        logger.warning("cannot resync \(key) from its dirty bitmaps: \(error); copying it whole")
+        await abandonBitmapResync(node: disk.name, target: target, monitor: monitor)
+      }
+      await dropBitmaps(node: disk.name, monitor: monitor)
+      next.tracked = nil
       do {
         try? await monitor.removeNode(MirrorLink.nodeName(target))
         try await monitor.addNBDNode(
@@ -116,14 +167,16 @@ extension NodeAgent {
       return changed(next, to: current.state == .syncing ? .syncing : .resyncing)
     }
     if current.state == .inSync && job.ready && kept.resync == nil {
+      await rotateIfDue(&next, link: &kept, node: disk.name, job: job, monitor: monitor)
       return next
     }
     if job.ready && job.offset == job.length {
       if let resync = kept.resync {
         next.lastResync = ResyncFigures(
-          bytes: job.offset - resync.fromOffset,
+          bytes: job.offset - resync.fromOffset + kept.bitmapBytes,
           seconds: (ContinuousClock.now - resync.started).seconds)
         kept.resync = nil
+        kept.bitmapBytes = 0
       }
       return changed(next, to: .inSync)
     }
@@ -131,6 +184,24 @@ extension NodeAgent {
       current.state == .degraded || current.state == .resyncing || kept.resync != nil
       ? .resyncing : .syncing
     return changed(next, to: copying)
+  }
+
+  /// While in sync, every `bitmapRotation`: rotates the disk's tracking bitmaps (see
+  /// `NodeAgent+BitmapResync`) and records since when they track the copy.
+  private func rotateIfDue(
+    _ next: inout DiskReplica, link: inout MirrorLink, node: String, job: BlockJobInfo,
+    monitor: VMMonitor
+  ) async {
+    guard let copy = link.export.copy, job.status == "ready", job.offset == job.length,
+      ContinuousClock.now - link.lastRotation >= Self.bitmapRotation
+    else { return }
+    link.lastRotation = .now
+    do {
+      let tracked = try await rotateBitmaps(node: node, copy: copy, monitor: monitor)
+      next.tracked = tracked ? (next.tracked ?? Date()) : nil
+    } catch {
+      logger.warning("cannot rotate the dirty bitmaps of \(node): \(error)")
+    }
   }
 
   private func changed(_ replica: DiskReplica, to state: ReplicaState) -> DiskReplica {
@@ -151,6 +222,7 @@ extension NodeAgent {
     let worthWriting = states.contains { name, state in
       guard let old = replication.disks[name] else { return true }
       return old.state != state.state || old.lastResync != state.lastResync
+        || old.tracked != state.tracked
         || abs(old.syncedBytes - state.syncedBytes) > max(state.totalBytes / 20, 1 << 20)
     }
     guard worthWriting || !replication.seeded else { return }
