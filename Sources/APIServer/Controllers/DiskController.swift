@@ -57,12 +57,6 @@ struct DiskController<Context: RequestContext>: Sendable {
     let body = try await APIJSON.decode(DiskRequest.self, from: request)
     let size = try Validators.size(body.size)
     if body.pool != nil { throw KazeError.invalid("pool", "a resize cannot change the pool") }
-    if disk.pool == Replication.poolName {
-      throw KazeError(
-        .invalidState,
-        "\(diskName) is on the replicated pool; growing a replicated disk is not supported yet "
-          + "(its secondary copy would no longer match); add a disk instead")
-    }
     guard size >= disk.sizeBytes else {
       throw KazeError.invalid(
         "size",
@@ -96,10 +90,6 @@ struct DiskController<Context: RequestContext>: Sendable {
     let pool = try await PoolNames(repository: repository).require(body.pool, field: "pool")
     if pool == disk.pool {
       throw KazeError.invalid("pool", "\(diskName) is already on pool '\(pool)'")
-    }
-    if pool == Replication.poolName || disk.pool == Replication.poolName {
-      throw KazeError.invalid(
-        "pool", "moving a disk onto or off the replicated pool is not supported yet")
     }
     let node = try TaskService(environment: environment).node(of: vm)
     let nodes = try await repository.nodes()

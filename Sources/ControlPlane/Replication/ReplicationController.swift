@@ -21,8 +21,8 @@ public actor ReplicationController {
   }
 
   public func reconcile(guard leader: LeaderGuard) async throws {
-    let vms = try await repository.vms().filter { Replication.isReplicated($0) && $0.node != nil }
-    guard !vms.isEmpty else { return }
+    let everyVM = try await repository.vms()
+    let vms = everyVM.filter { Replication.isReplicated($0) && $0.node != nil }
     var existing: [String: Replication] = [:]
     var revisions: [String: Int64] = [:]
     for item in try await repository.store.list(prefix: StoreKeys.replications).items {
@@ -30,6 +30,17 @@ public actor ReplicationController {
       existing[record.vm] = record
       revisions[record.vm] = item.modRevision
     }
+    // A VM whose last replicated disk moved to another pool has nothing left to replicate.
+    for (name, record) in existing
+    where everyVM.contains(where: { $0.name == name && !Replication.isReplicated($0) }) {
+      let key = StoreKeys.replication(name)
+      _ = try await repository.store.txn(
+        if: [leader.compare, .modRevision(key, equals: revisions[name] ?? 0)],
+        then: [.delete(key)])
+      existing[name] = nil
+      logger.info("\(record.vm) has no disk on the replicated pool any more: record removed")
+    }
+    guard !vms.isEmpty else { return }
     let nodes = try await repository.nodes()
     let alive = try await repository.aliveNodes()
     let now = ContinuousClock.now

@@ -74,6 +74,16 @@ extension VMMonitor {
     return nil
   }
 
+  /// The qcow2 node that reads and writes the image at `path`: the disk's own node, or the one a
+  /// live disk move switched the guest to (filters a mirror job puts above it do not count).
+  public func formatNode(path: String) async throws -> String? {
+    let value = try await command("query-named-block-nodes", .object(["flat": .bool(true)]))
+    guard case .array(let nodes) = value else { return nil }
+    return nodes.first {
+      $0["drv"]?.stringValue == "qcow2" && $0["file"]?.stringValue == path
+    }?["node-name"]?.stringValue
+  }
+
   /// Opens a qcow2 image as block node `node` (its file as `node`-file).
   public func addQcow2Node(_ node: String, path: String) async throws {
     try await command(

@@ -85,7 +85,7 @@ extension NodeAgent {
     let jobs = try await monitor.blockJobs()
     for disk in storage.keys {
       if MirrorLink.resyncJob(of: disk, in: jobs) != nil {
-        await abandonBitmapResync(node: disk, target: nil, monitor: monitor)
+        await abandonBitmapResync(node: disk, disk: disk, target: nil, monitor: monitor)
       }
       guard let job = MirrorLink.job(of: disk, in: jobs) else { continue }
       // (Its job and target node share the export's name: see MirrorLink.)

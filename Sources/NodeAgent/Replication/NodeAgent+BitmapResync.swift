@@ -70,7 +70,7 @@ extension NodeAgent {
   /// Starts the first pass when the node's bitmaps track `target`'s copy; returns the bytes it
   /// copies, or nil when they do not (the copy needs everything).
   func startBitmapResync(
-    node: String, target: NBDExport, monitor: VMMonitor
+    node: String, disk: String, target: NBDExport, monitor: VMMonitor
   ) async throws
     -> Int64?
   {
@@ -80,7 +80,7 @@ extension NodeAgent {
     guard tracking.count >= 2, tracking.allSatisfy({ !$0.inconsistent && $0.recording }) else {
       return nil
     }
-    await abandonBitmapResync(node: node, target: target, monitor: monitor)
+    await abandonBitmapResync(node: node, disk: disk, target: target, monitor: monitor)
     let job = MirrorLink.resyncID(target)
     try await monitor.addNBDNode(
       job, host: target.host, port: target.port, export: target.name,
@@ -97,8 +97,8 @@ extension NodeAgent {
 
   /// Moves a bitmap resync on after its pass `backup` made progress or ended.
   func advanceBitmapResync(
-    vm: VM, node: String, target: NBDExport, backup: BlockJobInfo, monitor: VMMonitor,
-    copiedBefore: Int64
+    vm: VM, node: String, disk: String, target: NBDExport, backup: BlockJobInfo,
+    monitor: VMMonitor, copiedBefore: Int64
   ) async -> ResyncStep {
     guard backup.status == "concluded" else {
       return .copying(done: copiedBefore + backup.offset, total: copiedBefore + backup.length)
@@ -124,11 +124,11 @@ extension NodeAgent {
         return .copying(done: copied, total: copied + left)
       }
       copied += try await finalPass(
-        vm: vm, node: node, target: target, actions: nextPass, job: backup.id,
+        vm: vm, node: node, disk: disk, target: target, actions: nextPass, job: backup.id,
         written: Self.passBitmap(pass + 1), monitor: monitor)
       return .finished(bytes: copied)
     } catch {
-      await abandonBitmapResync(node: node, target: target, monitor: monitor)
+      await abandonBitmapResync(node: node, disk: disk, target: target, monitor: monitor)
       return .failed("\(error)")
     }
   }
@@ -137,7 +137,7 @@ extension NodeAgent {
   /// of the mirror; `written` records any write there was all the same (the resync then starts
   /// over). Returns the bytes the pass copied.
   private func finalPass(
-    vm: VM, node: String, target: NBDExport, actions: [BlockAction], job: String,
+    vm: VM, node: String, disk: String, target: NBDExport, actions: [BlockAction], job: String,
     written: String, monitor: VMMonitor
   ) async throws -> Int64 {
     guard var runtime = runtimes[vm.name], !runtime.busy else {
@@ -171,7 +171,7 @@ extension NodeAgent {
         try? await monitor.abandonMirror(MirrorLink.jobID(target), targetNode: mirror)
         throw KazeError(.conflict, "the guest wrote during the last resync pass")
       }
-      await abandonBitmapResync(node: node, target: target, monitor: monitor)
+      await abandonBitmapResync(node: node, disk: disk, target: target, monitor: monitor)
       if running { try await monitor.resume() }
       runtimes[vm.name]?.busy = false
       return final.length
@@ -184,9 +184,11 @@ extension NodeAgent {
 
   /// Ends a bitmap resync: its backup job, NBD node, and pass bitmaps (the tracking bitmaps
   /// stay: they still hold everything the copy lacks).
-  func abandonBitmapResync(node: String, target: NBDExport?, monitor: VMMonitor) async {
+  func abandonBitmapResync(
+    node: String, disk: String, target: NBDExport?, monitor: VMMonitor
+  ) async {
     let jobs = (try? await monitor.blockJobs()) ?? []
-    for job in jobs where job.id.hasPrefix("resync-") && job.id.contains("-\(node)-e") {
+    for job in jobs where job.id.hasPrefix("resync-") && job.id.contains("-\(disk)-e") {
       try? await monitor.cancelBlockJob(job.id, force: true)
       try? await monitor.waitForBlockJobEnd(job.id, timeout: .seconds(5))
       try? await monitor.dismissJob(job.id)

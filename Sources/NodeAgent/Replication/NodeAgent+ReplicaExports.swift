@@ -47,6 +47,25 @@ extension NodeAgent {
       NBDExportDaemon.removePidfile(export: export, runDirectory: exportRunDirectory)
     }
     removeCopiesOfDeletedVMs(vms: vms, pool: pool)
+    removeCopiesOfMovedDisks(vms: vms, pool: pool)
+  }
+
+  /// Removes the secondary copies of disks that moved off the replicated pool.
+  private func removeCopiesOfMovedDisks(vms: [VM], pool: DirectoryPool) {
+    let suffix = ".qcow2.secondary-epoch"
+    for vm in vms where vm.node != config.name && runtimes[vm.name] == nil {
+      let folder = pool.vmDirectory(vm.name)
+      let replicated = Set(Replication.disks(of: vm).map(\.name))
+      for file in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+      where file.hasSuffix(suffix) {
+        let disk = String(file.dropLast(suffix.count))
+        guard !replicated.contains(disk) else { continue }
+        let path = pool.diskPath(vm: vm.name, disk: disk)
+        try? FileManager.default.removeItem(atPath: path)
+        try? FileManager.default.removeItem(atPath: path + ".secondary-epoch")
+        logger.info("removed the copy of \(vm.name)/\(disk): it left the replicated pool")
+      }
+    }
   }
 
   private func serveCopy(
@@ -59,21 +78,28 @@ extension NodeAgent {
     let lines = ((try? String(contentsOfFile: marker, encoding: .utf8)) ?? "")
       .split(whereSeparator: \.isNewline).map(String.init)
     var copy = lines.count > 1 ? lines[1] : nil
+    // A disk that grew gets a new copy of its new size (copied whole) — once the primary has
+    // stopped counting this one as in sync (a failover must never find a blank copy it trusts).
+    let grown =
+      lines.count > 2 && Int64(lines[2]) != disk.sizeBytes
+      && replication.disks[disk.name]?.state != .inSync
+    let fresh =
+      lines.first != "\(replication.epoch)" || grown
+      || !FileManager.default.fileExists(atPath: path)
     let published = replication.disks[disk.name]?.export
     let unchanged =
       published.map { $0.name == export && $0.host == host && $0.copy == copy } ?? false
-    if let published, unchanged, copy != nil,
+    if let published, unchanged, !fresh, copy != nil,
       NBDExportDaemon.find(
         export: export, host: host, port: published.port, runDirectory: exportRunDirectory)
         != nil
     {
       return
     }
-    let fresh =
-      lines.first != "\(replication.epoch)" || !FileManager.default.fileExists(atPath: path)
     if fresh || copy == nil {
       let id = String(UUID().uuidString.lowercased().prefix(8))
       let epoch = replication.epoch
+      let size = disk.sizeBytes
       try await runBlocking {
         if fresh {
           // A new secondary copy for this epoch starts empty; the primary copies everything to
@@ -84,7 +110,7 @@ extension NodeAgent {
           try QemuImg.create(path: path, sizeBytes: disk.sizeBytes)
         }
         // (A copy from before copies had ids gets one: no bitmap of the primary names it.)
-        try "\(epoch)\n\(id)\n".write(toFile: marker, atomically: true, encoding: .utf8)
+        try "\(epoch)\n\(id)\n\(size)\n".write(toFile: marker, atomically: true, encoding: .utf8)
       }
       copy = id
     }

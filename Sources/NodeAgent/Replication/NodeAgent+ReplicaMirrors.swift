@@ -46,7 +46,8 @@ extension NodeAgent {
       else { continue }
       guard let jobs = try? await monitor.blockJobs() else { continue }
       var states: [String: DiskReplica] = [:]
-      for disk in Replication.disks(of: vm) {
+      // (A disk being moved to another pool is the move's; it was marked degraded first.)
+      for disk in Replication.disks(of: vm) where !runtime.movingDisks.contains(disk.name) {
         let current =
           replication.disks[disk.name]
           ?? DiskReplica(state: .degraded, totalBytes: disk.sizeBytes)
@@ -64,6 +65,9 @@ extension NodeAgent {
     pid: Int32, job found: BlockJobInfo?, resync foundResync: BlockJobInfo?
   ) async -> DiskReplica {
     let key = "\(vm.name)/\(disk.name)"
+    // The disk's qcow2 node: its own, or the one a live move onto this pool switched it to.
+    let path = (try? config.pools.diskPath(vm: vm.name, disk: disk)) ?? ""
+    let node = (try? await monitor.formatNode(path: path)) ?? disk.name
     var link = mirrors[key].flatMap { $0.qemuPid == pid ? $0 : nil }
     var job = found
     var resync = foundResync
@@ -77,7 +81,7 @@ extension NodeAgent {
       job = nil
     }
     if let pass = resync, target.map(MirrorLink.resyncID) != pass.id || copyChanged {
-      await abandonBitmapResync(node: disk.name, target: nil, monitor: monitor)
+      await abandonBitmapResync(node: node, disk: disk.name, target: nil, monitor: monitor)
       link = nil
       resync = nil
     }
@@ -91,7 +95,7 @@ extension NodeAgent {
       var kept = link ?? MirrorLink(export: target, qemuPid: pid)
       if kept.resync == nil { kept.resync = (0, .now) }
       switch await advanceBitmapResync(
-        vm: vm, node: disk.name, target: target, backup: pass, monitor: monitor,
+        vm: vm, node: node, disk: disk.name, target: target, backup: pass, monitor: monitor,
         copiedBefore: kept.bitmapBytes)
       {
       case .copying(let done, let total):
@@ -118,7 +122,7 @@ extension NodeAgent {
       // A new QEMU: copy only what its bitmaps say the secondary's copy lacks, if they can.
       do {
         if let total = try await startBitmapResync(
-          node: disk.name, target: target, monitor: monitor)
+          node: node, disk: disk.name, target: target, monitor: monitor)
         {
           var kept = MirrorLink(export: target, qemuPid: pid)
           kept.resync = (0, .now)
@@ -129,9 +133,9 @@ extension NodeAgent {
         }
       } catch {
         logger.warning("cannot resync \(key) from its dirty bitmaps: \(error); copying it whole")
-        await abandonBitmapResync(node: disk.name, target: target, monitor: monitor)
+        await abandonBitmapResync(node: node, disk: disk.name, target: target, monitor: monitor)
       }
-      await dropBitmaps(node: disk.name, monitor: monitor)
+      await dropBitmaps(node: node, monitor: monitor)
       next.tracked = nil
       do {
         try? await monitor.removeNode(MirrorLink.nodeName(target))
@@ -139,7 +143,7 @@ extension NodeAgent {
           MirrorLink.nodeName(target), host: target.host, port: target.port,
           export: target.name, reconnectDelay: Self.mirrorReconnectDelay)
         try await monitor.startMirror(
-          job: MirrorLink.jobID(target), device: disk.name,
+          job: MirrorLink.jobID(target), device: node,
           target: MirrorLink.nodeName(target), writeBlocking: true, onTargetError: "stop")
         mirrors[key] = MirrorLink(export: target, qemuPid: pid)
         next.syncedBytes = 0
@@ -167,7 +171,7 @@ extension NodeAgent {
       return changed(next, to: current.state == .syncing ? .syncing : .resyncing)
     }
     if current.state == .inSync && job.ready && kept.resync == nil {
-      await rotateIfDue(&next, link: &kept, node: disk.name, job: job, monitor: monitor)
+      await rotateIfDue(&next, link: &kept, node: node, job: job, monitor: monitor)
       return next
     }
     if job.ready && job.offset == job.length {

@@ -40,6 +40,8 @@ struct VMRuntime {
   /// On the target of such a migration: a task follows the incoming QEMU to switch over the
   /// moment the VM is handed over; the reconcile loop leaves the switch to it.
   var awaitsSwitchover = false
+  /// Disks a live `kaze disk move` is copying: the replica monitor leaves them alone.
+  var movingDisks: Set<String> = []
 
   func status(node: String, accelerator: Accelerator) -> VMStatus {
     VMStatus(

@@ -42,9 +42,15 @@ extension NodeAgent {
     if let monitor = runtimes[vm.name]?.monitor, runtimes[vm.name]?.process != nil {
       try await runBlocking { try QemuImg.create(path: newPath, sizeBytes: size) }
       do {
+        if disk.pool == Replication.poolName {
+          try await stopReplicating(vm, disk: disk, monitor: monitor)
+        }
         try await mirrorAndSwitch(
           vm: vm, disk: diskName, to: poolName, newPath: newPath, monitor: monitor, task: task)
+        runtimes[vm.name]?.movingDisks.remove(diskName)
       } catch {
+        // Replication (if the disk was on the replicated pool) starts again from a full copy.
+        runtimes[vm.name]?.movingDisks.remove(diskName)
         try? FileManager.default.removeItem(atPath: newPath)
         throw error
       }
@@ -60,6 +66,36 @@ extension NodeAgent {
       "\(diskName) moved from \(disk.pool) to \(poolName) in \(String(format: "%.1f", seconds)) s"
     await event(vm.name, "disk.moved", message)
     return message
+  }
+
+  /// Before a replicated disk moves off the pool or grows while the VM runs: its secondary copy
+  /// stops counting (marked degraded, so HA never fails over to it), and its replication jobs and
+  /// bitmaps go (a disk takes one mirror at a time, and a mirrored node cannot grow). The
+  /// replica monitor leaves the disk alone until the caller removes it from `movingDisks`.
+  func stopReplicating(_ vm: VM, disk: DiskSpec, monitor: VMMonitor) async throws {
+    runtimes[vm.name]?.movingDisks.insert(disk.name)
+    try await markDegraded(vm, disk: disk.name)
+    let path = try config.pools.diskPath(vm: vm.name, disk: disk)
+    let node = try await monitor.formatNode(path: path) ?? disk.name
+    // Twice: a replica monitor round under way when the move began may have set a job up again.
+    for round in 0..<2 {
+      if round > 0 { try await Task.sleep(for: Self.replicaProbeInterval * 2) }
+      await abandonBitmapResync(node: node, disk: disk.name, target: nil, monitor: monitor)
+      if let job = MirrorLink.job(of: disk.name, in: try await monitor.blockJobs()) {
+        try await monitor.abandonMirror(job.id, targetNode: job.id)
+      }
+    }
+    await dropBitmaps(node: node, monitor: monitor)
+    mirrors["\(vm.name)/\(disk.name)"] = nil
+  }
+
+  /// Its secondary copy no longer counts as holding every write of the disk.
+  func markDegraded(_ vm: VM, disk: String) async throws {
+    let owner = VMOwner(node: config.name, epoch: runtimes[vm.name]?.epoch ?? vm.epoch)
+    _ = try await repository.updateReplication(vm.name, owner: owner) { record in
+      record.disks[disk]?.state = .degraded
+      record.disks[disk]?.since = Date()
+    }
   }
 
   private func mirrorAndSwitch(

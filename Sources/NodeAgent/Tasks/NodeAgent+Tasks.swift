@@ -89,9 +89,17 @@ extension NodeAgent {
         throw KazeError.notFound("disk", diskName)
       }
       if let monitor = runtimes[vm.name]?.monitor, runtimes[vm.name]?.process != nil {
-        let node = (try? await monitor.activeNode(device: "\(disk.name)-dev")) ?? disk.name
-        try await monitor.resize(node: node, sizeBytes: disk.sizeBytes)
+        if disk.pool == Replication.poolName {
+          // The copy on the secondary is made anew at the new size, then copied whole.
+          try await stopReplicating(vm, disk: disk, monitor: monitor)
+        }
+        defer { runtimes[vm.name]?.movingDisks.remove(disk.name) }
+        let path = try pools.diskPath(vm: vm.name, disk: disk)
+        var node = try? await monitor.formatNode(path: path)
+        if node == nil { node = try? await monitor.activeNode(device: "\(disk.name)-dev") }
+        try await monitor.resize(node: node ?? disk.name, sizeBytes: disk.sizeBytes)
       } else {
+        if disk.pool == Replication.poolName { try await markDegraded(vm, disk: disk.name) }
         _ = try await runBlocking { try pools.pool(disk.pool).ensureDisk(vm: vm.name, spec: disk) }
       }
       await event(vm.name, "disk.resized", "\(diskName) grown to \(disk.sizeBytes.humanBytes)")
