@@ -24,13 +24,8 @@ public enum KazeAPI {
         status: .ok, headers: [.contentType: "application/yaml"],
         body: ResponseBody(byteBuffer: ByteBuffer(string: openAPIDocument)))
     }
-    router.get("/") { _, _ in
-      Response(
-        status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-        body: ResponseBody(
-          byteBuffer: ByteBuffer(string: "Kaze: the API is at /api/v1 (see /api/v1/openapi.yaml)\n")
-        ))
-    }
+    // The web UI at / (its files under /ui/).
+    WebRoutes().register(router)
     return router
   }
 

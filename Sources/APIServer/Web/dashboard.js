@@ -1,0 +1,108 @@
+// The dashboard: the store's health, nodes with their load, VMs by state, recent events.
+import { get } from "./api.js";
+import { formatBytes, formatDate, formatNumber, t } from "./i18n.js";
+
+const phases = ["running", "starting", "stopping", "paused", "stopped", "pending", "crashed", "failed"];
+
+export async function renderDashboard(page) {
+  const [cluster, nodes, vms, events] = await Promise.all([
+    get("/cluster"),
+    get("/nodes"),
+    get("/vms"),
+    get("/events?limit=15"),
+  ]);
+  const counts = Object.fromEntries(phases.map((phase) => [phase, 0]));
+  for (const view of vms) counts[view.status.phase] = (counts[view.status.phase] ?? 0) + 1;
+  page.replaceChildren(
+    heading(t("dashboard.title")),
+    section("dashboard.cluster", clusterFacts(cluster)),
+    section("dashboard.nodes", nodeTable(nodes)),
+    section("dashboard.vms", vmCounts(counts, vms.length)),
+    section("dashboard.events", eventList(events)),
+  );
+}
+
+function clusterFacts(cluster) {
+  const list = element("dl", { id: "cluster" });
+  const facts = [
+    ["cluster.store", t(`store.${cluster.store.kind}`)],
+    ["cluster.quorum", cluster.store.quorum ? t("cluster.quorum.yes") : t("cluster.quorum.no")],
+    ["cluster.leader", cluster.leader ?? t("cluster.leader.none")],
+  ];
+  for (const [key, value] of facts) {
+    list.append(element("dt", {}, t(key)), element("dd", {}, value));
+  }
+  return list;
+}
+
+function nodeTable(nodes) {
+  const headers = ["node.name", "node.state", "node.vms", "node.cpus", "node.memory"];
+  const rows = nodes.map((view) => [
+    view.node.name,
+    t(`node.state.${view.state}`),
+    formatNumber(view.vmCount),
+    t("node.used", { used: formatNumber(view.allocatedCPUs), total: formatNumber(view.node.cpus) }),
+    t("node.used", {
+      used: formatBytes(view.allocatedMemoryMiB * 1048576),
+      total: formatBytes(view.node.memoryMiB * 1048576),
+    }),
+  ]);
+  return table("nodes", headers, rows);
+}
+
+function vmCounts(counts, total) {
+  const list = element("ul", { id: "vm-counts", class: "counts" });
+  list.append(element("li", {}, t("vms.total", { count: formatNumber(total) })));
+  for (const [phase, count] of Object.entries(counts)) {
+    if (count > 0 || phase === "running" || phase === "stopped") {
+      list.append(
+        element("li", { "data-phase": phase }, `${t(`phase.${phase}`)}: ${formatNumber(count)}`),
+      );
+    }
+  }
+  return list;
+}
+
+function eventList(events) {
+  if (events.length === 0) return element("p", {}, t("events.none"));
+  // Newest first.
+  const rows = [...events].reverse().map((event) => [
+    formatDate(event.time),
+    event.vm ?? event.node ?? "",
+    event.message,
+  ]);
+  return table("events", ["event.time", "event.subject", "event.message"], rows);
+}
+
+function heading(text) {
+  return element("h1", {}, text);
+}
+
+function section(titleKey, content) {
+  const block = element("section", {});
+  block.append(element("h2", {}, t(titleKey)), content);
+  return block;
+}
+
+function table(id, headerKeys, rows) {
+  const result = element("table", { id });
+  const head = element("tr", {});
+  for (const key of headerKeys) head.append(element("th", { scope: "col" }, t(key)));
+  result.append(element("thead", {}, head));
+  const body = element("tbody", {});
+  for (const row of rows) {
+    const line = element("tr", {});
+    for (const cell of row) line.append(element("td", {}, cell));
+    body.append(line);
+  }
+  result.append(body);
+  return result;
+}
+
+// An element with attributes and children (strings become text, never HTML).
+function element(tag, attributes, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}

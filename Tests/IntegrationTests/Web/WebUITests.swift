@@ -1,0 +1,37 @@
+import Foundation
+import KazeClient
+import KazeModel
+import KazeTestSupport
+import Testing
+
+extension RealGuests {
+  @Suite("Web UI in a real browser")
+  struct WebUITests {
+    @Test("the dashboard shows the node and a running VM, in English and in Japanese")
+    func dashboard() async throws {
+      let node = try KazedHarness()
+      defer { node.cleanUp() }
+      try await node.start()
+      let image = try TestEnvironment.testImage()
+      _ = try await node.client.importImage(
+        ImportImageRequest(
+          name: "tiny", kernel: image.kernel, initrd: image.initrd, cmdline: "quiet"))
+      _ = try await node.client.createVM(
+        CreateVMRequest(name: "web1", image: "tiny", memoryMiB: 128, start: true))
+      try await eventually("web1 running", timeout: .seconds(60)) {
+        try await node.client.vm("web1").status.phase == .running ? true : nil
+      }
+      // Kept after the run, for a person to look at.
+      let shots = TestEnvironment.repository + "/test-artifacts/ui"
+      try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+      let script = TestEnvironment.repository + "/Tests/IntegrationTests/Web/dashboard_check.py"
+      let run = try ProcessRunner.run(
+        "python3", [script, "http://\(node.server)", node.name, shots], check: false,
+        timeout: .seconds(180))
+      #expect(run.status == 0, "browser check failed: \(run.stderr)\n\(run.stdout)")
+      for file in ["dashboard-en.png", "dashboard-ja.png"] {
+        #expect(FileManager.default.fileExists(atPath: "\(shots)/\(file)"), "\(file)")
+      }
+    }
+  }
+}
