@@ -1,32 +1,49 @@
 // The Kaze web UI: plain ES modules talking to the same REST API as the CLI (/api/v1).
+// Each page builds its fixed parts once (headings, forms, buttons) and returns `update`, which
+// the app calls at once and then every two seconds: no page needs a reload to show what changed,
+// and a form being filled in is never rebuilt under the user's hands.
 import { loadLanguage, preferredLanguage } from "./i18n.js";
 import { renderDashboard } from "./dashboard.js";
+import { renderVMList } from "./vms.js";
+import { renderVMDetail } from "./vm.js";
 
-const pages = { "": renderDashboard };
+const routes = [
+  [/^$/, renderDashboard],
+  [/^vms$/, renderVMList],
+  [/^vms\/([^/]+)$/, renderVMDetail],
+];
 const refreshMilliseconds = 2000;
-let timer;
+let generation = 0;
 
 async function show() {
-  clearTimeout(timer);
-  const route = location.hash.replace(/^#\/?/, "").split("/")[0];
-  const render = pages[route] ?? renderDashboard;
+  const current = ++generation;
+  const [path, search] = location.hash.replace(/^#\/?/, "").split("?");
+  const query = new URLSearchParams(search ?? "");
+  const [pattern, render] = routes.find(([pattern]) => pattern.test(path)) ?? routes[0];
+  const parameters = (path.match(pattern) ?? []).slice(1).map(decodeURIComponent);
   const page = document.getElementById("page");
-  try {
-    await render(page);
-    page.removeAttribute("data-error");
-  } catch (error) {
-    page.dataset.error = String(error);
+  page.replaceChildren();
+  for (const link of document.querySelectorAll("nav a")) {
+    link.toggleAttribute("aria-current", link.getAttribute("href") === `#/${path.split("/")[0]}`);
   }
-  // No page needs a reload to show what changed.
-  timer = setTimeout(show, refreshMilliseconds);
+  const update = render(page, query, ...parameters);
+  while (current === generation) {
+    try {
+      await update();
+      page.removeAttribute("data-error");
+    } catch (error) {
+      page.dataset.error = String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, refreshMilliseconds));
+  }
 }
 
 const picker = document.getElementById("language");
 picker.value = preferredLanguage();
 picker.addEventListener("change", async () => {
   await loadLanguage(picker.value);
-  await show();
+  show();
 });
 window.addEventListener("hashchange", show);
 await loadLanguage(picker.value);
-await show();
+show();

@@ -1,25 +1,34 @@
 // The dashboard: the store's health, nodes with their load, VMs by state, recent events.
 import { get } from "./api.js";
+import { element, link, section, table } from "./dom.js";
 import { formatBytes, formatDate, formatNumber, t } from "./i18n.js";
 
 const phases = ["running", "starting", "stopping", "paused", "stopped", "pending", "crashed", "failed"];
 
-export async function renderDashboard(page) {
-  const [cluster, nodes, vms, events] = await Promise.all([
-    get("/cluster"),
-    get("/nodes"),
-    get("/vms"),
-    get("/events?limit=15"),
-  ]);
-  const counts = Object.fromEntries(phases.map((phase) => [phase, 0]));
-  for (const view of vms) counts[view.status.phase] = (counts[view.status.phase] ?? 0) + 1;
-  page.replaceChildren(
-    heading(t("dashboard.title")),
-    section("dashboard.cluster", clusterFacts(cluster)),
-    section("dashboard.nodes", nodeTable(nodes)),
-    section("dashboard.vms", vmCounts(counts, vms.length)),
-    section("dashboard.events", eventList(events)),
-  );
+export function renderDashboard(page) {
+  const heading = element("h1", {}, t("dashboard.title"));
+  const content = element("div", {});
+  page.replaceChildren(heading, content);
+  let shown = "";
+  return async () => {
+    const [cluster, nodes, vms, events] = await Promise.all([
+      get("/cluster"),
+      get("/nodes"),
+      get("/vms"),
+      get("/events?limit=15"),
+    ]);
+    const data = JSON.stringify([cluster, nodes, vms.map((view) => view.status.phase), events]);
+    if (data === shown) return;
+    shown = data;
+    const counts = Object.fromEntries(phases.map((phase) => [phase, 0]));
+    for (const view of vms) counts[view.status.phase] = (counts[view.status.phase] ?? 0) + 1;
+    content.replaceChildren(
+      section("dashboard.cluster", clusterFacts(cluster)),
+      section("dashboard.nodes", nodeTable(nodes)),
+      section("dashboard.vms", vmCounts(counts, vms.length)),
+      section("dashboard.events", eventList(events)),
+    );
+  };
 }
 
 function clusterFacts(cluster) {
@@ -68,41 +77,8 @@ function eventList(events) {
   // Newest first.
   const rows = [...events].reverse().map((event) => [
     formatDate(event.time),
-    event.vm ?? event.node ?? "",
+    event.vm ? link(`#/vms/${encodeURIComponent(event.vm)}`, event.vm) : (event.node ?? ""),
     event.message,
   ]);
   return table("events", ["event.time", "event.subject", "event.message"], rows);
-}
-
-function heading(text) {
-  return element("h1", {}, text);
-}
-
-function section(titleKey, content) {
-  const block = element("section", {});
-  block.append(element("h2", {}, t(titleKey)), content);
-  return block;
-}
-
-function table(id, headerKeys, rows) {
-  const result = element("table", { id });
-  const head = element("tr", {});
-  for (const key of headerKeys) head.append(element("th", { scope: "col" }, t(key)));
-  result.append(element("thead", {}, head));
-  const body = element("tbody", {});
-  for (const row of rows) {
-    const line = element("tr", {});
-    for (const cell of row) line.append(element("td", {}, cell));
-    body.append(line);
-  }
-  result.append(body);
-  return result;
-}
-
-// An element with attributes and children (strings become text, never HTML).
-function element(tag, attributes, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
 }

@@ -7,7 +7,9 @@ import Testing
 extension RealGuests {
   @Suite("Web UI in a real browser")
   struct WebUITests {
-    @Test("the dashboard shows the node and a running VM, in English and in Japanese")
+    @Test(
+      "dashboard, VM list with filters, VM page stopping and starting the VM; English and Japanese"
+    )
     func dashboard() async throws {
       let node = try KazedHarness()
       defer { node.cleanUp() }
@@ -24,12 +26,15 @@ extension RealGuests {
       // Kept after the run, for a person to look at.
       let shots = TestEnvironment.repository + "/test-artifacts/ui"
       try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
-      let script = TestEnvironment.repository + "/Tests/IntegrationTests/Web/dashboard_check.py"
+      let script = TestEnvironment.repository + "/Tests/IntegrationTests/Web/ui_check.py"
       let run = try ProcessRunner.run(
         "python3", [script, "http://\(node.server)", node.name, shots], check: false,
         timeout: .seconds(180))
       #expect(run.status == 0, "browser check failed: \(run.stderr)\n\(run.stdout)")
-      for file in ["dashboard-en.png", "dashboard-ja.png"] {
+      for file in [
+        "dashboard-en.png", "vm-list-en.png", "vm-detail-en.png", "dashboard-ja.png",
+        "vm-detail-ja.png",
+      ] {
         #expect(FileManager.default.fileExists(atPath: "\(shots)/\(file)"), "\(file)")
       }
     }

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Drives Debian's chromium (headless, through chromium-driver and selenium) against a running
+kazed with one running VM named web1: the dashboard shows the node and the VM; the VM list
+filters; the VM's page stops and starts it with its buttons (each enabled only when the state
+allows it); switching to Japanese relabels the page and is remembered across a reload. Writes a
+screenshot of each page into the given folder.
+
+Usage: ui_check.py BASE_URL NODE_NAME SCREENSHOT_DIR
+Exit status 0 when every check holds; otherwise 1 with the failed check on stderr."""
+import sys
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+base, node, shots = sys.argv[1], sys.argv[2], sys.argv[3]
+
+options = webdriver.ChromeOptions()
+for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
+                 "--lang=en-US"):
+    options.add_argument(argument)
+options.binary_location = "/usr/bin/chromium"
+browser = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+wait = WebDriverWait(browser, 30)
+
+
+def text(selector):
+    # The pages redraw what changed every two seconds: an element found just before a redraw
+    # is gone by the time it is read, and is looked up again in the next try.
+    try:
+        found = browser.find_elements(By.CSS_SELECTOR, selector)
+        return found[0].text if found else ""
+    except StaleElementReferenceException:
+        return ""
+
+
+def enabled(selector):
+    try:
+        return browser.find_element(By.CSS_SELECTOR, selector).is_enabled()
+    except (StaleElementReferenceException, NoSuchElementException):
+        return None
+
+
+def expect(description, condition):
+    try:
+        wait.until(lambda _: condition())
+    except Exception:
+        sys.stderr.write(f"not seen within 30 s: {description}\n")
+        browser.save_screenshot(f"{shots}/failed.png")
+        sys.stderr.write(browser.find_element(By.TAG_NAME, "body").text[:2000] + "\n")
+        sys.exit(1)
+    print(f"seen: {description}", flush=True)
+
+
+try:
+    browser.get(base + "/")
+    expect("the node in the nodes table", lambda: node in text("#nodes tbody"))
+    expect("one VM running", lambda: "Running: 1" in text("#vm-counts"))
+    expect("English headings", lambda: text("h1") == "Overview")
+    browser.save_screenshot(f"{shots}/dashboard-en.png")
+
+    browser.get(base + "/#/vms")
+    expect("web1 in the VM list", lambda: "web1" in text("#vm-list tbody"))
+    browser.save_screenshot(f"{shots}/vm-list-en.png")
+    browser.find_element(By.CSS_SELECTOR, "#vm-filter input").send_keys("no-such-vm")
+    expect("the filter leaves no VM", lambda: text("#vm-list-empty") == "No VM matches.")
+    expect("the filter kept in the address", lambda: "q=no-such-vm" in browser.current_url)
+
+    browser.get(base + "/#/vms/web1")
+    expect("web1's page says running", lambda: "Running" in text("#vm-status"))
+    expect("Start disabled while running",
+           lambda: enabled("[data-action=start]") is False)
+    browser.save_screenshot(f"{shots}/vm-detail-en.png")
+    browser.find_element(By.CSS_SELECTOR, "[data-action=stop]").click()
+    expect("web1 stopped by its Stop button", lambda: "Stopped" in text("#vm-status"))
+    expect("Reboot disabled while stopped",
+           lambda: enabled("[data-action=reboot]") is False)
+    browser.find_element(By.CSS_SELECTOR, "[data-action=start]").click()
+    expect("web1 running again by its Start button", lambda: "Running" in text("#vm-status"))
+
+    browser.get(base + "/")
+    Select(browser.find_element(By.ID, "language")).select_by_value("ja")
+    expect("Japanese headings", lambda: text("h1") == "概要")
+    expect("Japanese phase labels", lambda: "実行中: 1" in text("#vm-counts"))
+    expect("Japanese navigation", lambda: text("nav a") == "ダッシュボード")
+    browser.save_screenshot(f"{shots}/dashboard-ja.png")
+
+    browser.refresh()
+    expect("Japanese remembered after a reload", lambda: text("h1") == "概要")
+    browser.get(base + "/#/vms/web1")
+    expect("web1's page in Japanese", lambda: "実行中" in text("#vm-status"))
+    expect("Japanese buttons", lambda: text("[data-action=start]") == "起動")
+    browser.save_screenshot(f"{shots}/vm-detail-ja.png")
+finally:
+    browser.quit()
