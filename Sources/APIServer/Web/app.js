@@ -6,11 +6,13 @@ import { loadLanguage, preferredLanguage } from "./i18n.js";
 import { renderDashboard } from "./dashboard.js";
 import { renderVMList } from "./vms.js";
 import { renderVMDetail } from "./vm.js";
+import { renderCreateVM } from "./create.js";
 
 const routes = [
   [/^$/, renderDashboard],
   [/^vms$/, renderVMList],
   [/^vms\/([^/]+)$/, renderVMDetail],
+  [/^create$/, renderCreateVM],
 ];
 const refreshMilliseconds = 2000;
 let generation = 0;

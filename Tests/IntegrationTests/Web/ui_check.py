@@ -2,7 +2,8 @@
 """Drives Debian's chromium (headless, through chromium-driver and selenium) against a running
 kazed with one running VM named web1: the dashboard shows the node and the VM; the VM list
 filters; the VM's page stops and starts it with its buttons (each enabled only when the state
-allows it); switching to Japanese relabels the page and is remembered across a reload. Writes a
+allows it); the create form shows the API's message next to a wrong field, then creates web2,
+which runs; switching to Japanese relabels the page and is remembered across a reload. Writes a
 screenshot of each page into the given folder.
 
 Usage: ui_check.py BASE_URL NODE_NAME SCREENSHOT_DIR
@@ -80,10 +81,29 @@ try:
     browser.find_element(By.CSS_SELECTOR, "[data-action=start]").click()
     expect("web1 running again by its Start button", lambda: "Running" in text("#vm-status"))
 
+    browser.get(base + "/#/create")
+    expect("the image offered in the form",
+           lambda: "tiny" in text("#field-image"))
+    browser.find_element(By.ID, "field-name").send_keys("web2")
+    memory = browser.find_element(By.ID, "field-memoryMiB")
+    memory.clear()
+    memory.send_keys("8")
+    browser.find_element(By.ID, "field-diskSize").clear()
+    browser.find_element(By.ID, "field-diskSize").send_keys("64M")
+    browser.find_element(By.ID, "create-submit").click()
+    expect("the API's message next to the memory field", lambda: "MiB" in text("#error-memoryMiB"))
+    expect("nothing else blamed", lambda: text("#error-name") == "")
+    browser.save_screenshot(f"{shots}/create-refused-en.png")
+    memory.clear()
+    memory.send_keys("128")
+    browser.find_element(By.ID, "create-submit").click()
+    expect("the new VM's page", lambda: browser.current_url.endswith("#/vms/web2"))
+    expect("web2 running", lambda: "Running" in text("#vm-status"))
+
     browser.get(base + "/")
     Select(browser.find_element(By.ID, "language")).select_by_value("ja")
     expect("Japanese headings", lambda: text("h1") == "概要")
-    expect("Japanese phase labels", lambda: "実行中: 1" in text("#vm-counts"))
+    expect("Japanese phase labels", lambda: "実行中: 2" in text("#vm-counts"))
     expect("Japanese navigation", lambda: text("nav a") == "ダッシュボード")
     browser.save_screenshot(f"{shots}/dashboard-ja.png")
 
