@@ -7,12 +7,16 @@ import { renderDashboard } from "./dashboard.js";
 import { renderVMList } from "./vms.js";
 import { renderVMDetail } from "./vm.js";
 import { renderCreateVM } from "./create.js";
+import { renderNodeDetail } from "./node.js";
+import { renderTasks } from "./tasks.js";
 
 const routes = [
   [/^$/, renderDashboard],
   [/^vms$/, renderVMList],
   [/^vms\/([^/]+)$/, renderVMDetail],
   [/^create$/, renderCreateVM],
+  [/^nodes\/([^/]+)$/, renderNodeDetail],
+  [/^tasks$/, renderTasks],
 ];
 const refreshMilliseconds = 2000;
 let generation = 0;

@@ -47,7 +47,7 @@ function clusterFacts(cluster) {
 function nodeTable(nodes) {
   const headers = ["node.name", "node.state", "node.vms", "node.cpus", "node.memory"];
   const rows = nodes.map((view) => [
-    view.node.name,
+    link(`#/nodes/${encodeURIComponent(view.node.name)}`, view.node.name),
     t(`node.state.${view.state}`),
     formatNumber(view.vmCount),
     t("node.used", { used: formatNumber(view.allocatedCPUs), total: formatNumber(view.node.cpus) }),

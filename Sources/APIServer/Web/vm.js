@@ -10,6 +10,8 @@ const actions = {
   shutdown: (phase, desired) => desired !== "stopped" || hasProcess(phase),
   stop: (phase, desired) => desired !== "stopped" || hasProcess(phase),
   reboot: (phase, desired) => desired === "running" && phase === "running",
+  // The API deletes only a VM without a running QEMU (stop it first).
+  delete: (phase) => !hasProcess(phase),
 };
 
 function hasProcess(phase) {
@@ -37,7 +39,7 @@ export function renderVMDetail(page, _query, name) {
     await update();
   };
   const path = `/vms/${encodeURIComponent(name)}`;
-  for (const action of Object.keys(actions)) {
+  for (const action of ["start", "shutdown", "stop", "reboot"]) {
     const button = element("button", { type: "button", "data-action": action }, t(`action.${action}`));
     button.addEventListener("click", () =>
       run(t(`action.${action}`), () => post(`${path}/${action}`)),

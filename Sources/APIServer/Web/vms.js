@@ -32,7 +32,7 @@ export function renderVMList(page, query) {
       .map((view) => [
         link(`#/vms/${encodeURIComponent(view.vm.name)}`, view.vm.name),
         t(`phase.${view.status.phase}`),
-        view.vm.node ?? "—",
+        view.vm.node ? link(`#/nodes/${encodeURIComponent(view.vm.node)}`, view.vm.node) : "—",
         formatNumber(view.vm.spec.cpus),
         formatBytes(view.vm.spec.memoryMiB * 1048576),
         view.vm.ha?.enabled ? t("vm.ha.on") : t("vm.ha.off"),

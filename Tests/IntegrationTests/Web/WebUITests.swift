@@ -8,7 +8,7 @@ extension RealGuests {
   @Suite("Web UI in a real browser")
   struct WebUITests {
     @Test(
-      "dashboard, VM list, VM page actions, create form with the API's messages; English and Japanese"
+      "dashboard, VM list, VM page actions, create form with the API's messages, tasks, node page; English and Japanese"
     )
     func dashboard() async throws {
       let node = try KazedHarness()
@@ -33,7 +33,7 @@ extension RealGuests {
       #expect(run.status == 0, "browser check failed: \(run.stderr)\n\(run.stdout)")
       for file in [
         "dashboard-en.png", "vm-list-en.png", "vm-detail-en.png", "create-refused-en.png",
-        "dashboard-ja.png",
+        "tasks-en.png", "node-en.png", "dashboard-ja.png",
         "vm-detail-ja.png",
       ] {
         #expect(FileManager.default.fileExists(atPath: "\(shots)/\(file)"), "\(file)")

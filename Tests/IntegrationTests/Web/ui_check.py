@@ -3,7 +3,9 @@
 kazed with one running VM named web1: the dashboard shows the node and the VM; the VM list
 filters; the VM's page stops and starts it with its buttons (each enabled only when the state
 allows it); the create form shows the API's message next to a wrong field, then creates web2,
-which runs; switching to Japanese relabels the page and is remembered across a reload. Writes a
+which runs, is stopped and deleted from its page (after a confirmation; Delete is enabled only
+for a stopped VM); the task list shows the delete
+done; the node page lists its VMs and pools; switching to Japanese relabels the page and is remembered across a reload. Writes a
 screenshot of each page into the given folder.
 
 Usage: ui_check.py BASE_URL NODE_NAME SCREENSHOT_DIR
@@ -99,11 +101,26 @@ try:
     browser.find_element(By.ID, "create-submit").click()
     expect("the new VM's page", lambda: browser.current_url.endswith("#/vms/web2"))
     expect("web2 running", lambda: "Running" in text("#vm-status"))
+    expect("Delete disabled while running", lambda: enabled("[data-action=delete]") is False)
+    browser.find_element(By.CSS_SELECTOR, "[data-action=stop]").click()
+    expect("Delete enabled once stopped", lambda: enabled("[data-action=delete]") is True)
+    browser.find_element(By.CSS_SELECTOR, "[data-action=delete]").click()
+    WebDriverWait(browser, 10).until(lambda b: b.switch_to.alert).accept()
+    expect("back at the VM list after the delete", lambda: browser.current_url.endswith("#/vms"))
+    expect("web2 gone, web1 still listed",
+           lambda: "web2" not in text("#vm-list tbody") and "web1" in text("#vm-list tbody"))
+    browser.get(base + "/#/tasks")
+    expect("the delete task done", lambda: "VM delete" in text("#tasks") and "done" in text("#tasks"))
+    browser.save_screenshot(f"{shots}/tasks-en.png")
+    browser.get(base + f"/#/nodes/{node}")
+    expect("the node page lists web1", lambda: "web1" in text("#node-vms"))
+    expect("the node's pools", lambda: "local" in text("#node-pools"))
+    browser.save_screenshot(f"{shots}/node-en.png")
 
     browser.get(base + "/")
     Select(browser.find_element(By.ID, "language")).select_by_value("ja")
     expect("Japanese headings", lambda: text("h1") == "概要")
-    expect("Japanese phase labels", lambda: "実行中: 2" in text("#vm-counts"))
+    expect("Japanese phase labels", lambda: "実行中: 1" in text("#vm-counts"))
     expect("Japanese navigation", lambda: text("nav a") == "ダッシュボード")
     browser.save_screenshot(f"{shots}/dashboard-ja.png")
 
