@@ -295,10 +295,19 @@ extension NodeAgent {
     guard Replication.isReplicated(vm), let replication = try await repository.replication(vm.name),
       replication.disks.values.contains(where: { $0.state == .inSync })
     else { return }
+    try await markReplicas(of: vm, .resyncing) { _, disk in disk.state == .inSync }
+  }
+
+  /// Sets the state of the VM's replicated disks that `chosen` picks, while this node owns the
+  /// VM's epoch (the primary's write, like the replica monitor's).
+  func markReplicas(
+    of vm: VM, _ state: ReplicaState,
+    where chosen: @escaping @Sendable (String, DiskReplica) -> Bool
+  ) async throws {
     let owner = VMOwner(node: config.name, epoch: vm.epoch)
     _ = try await repository.updateReplication(vm.name, owner: owner) { record in
-      for (name, disk) in record.disks where disk.state == .inSync {
-        record.disks[name]?.state = .resyncing
+      for (name, disk) in record.disks where chosen(name, disk) {
+        record.disks[name]?.state = state
         record.disks[name]?.since = Date()
       }
     }

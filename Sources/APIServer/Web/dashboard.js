@@ -1,6 +1,6 @@
 // The dashboard: the store's health, nodes with their load, VMs by state, recent events.
 import { get } from "./api.js";
-import { element, link, section, table } from "./dom.js";
+import { element, facts, link, section, table } from "./dom.js";
 import { formatBytes, formatDate, formatNumber, t } from "./i18n.js";
 
 const phases = ["running", "starting", "stopping", "paused", "stopped", "pending", "crashed", "failed"];
@@ -23,7 +23,7 @@ export function renderDashboard(page) {
     const counts = Object.fromEntries(phases.map((phase) => [phase, 0]));
     for (const view of vms) counts[view.status.phase] = (counts[view.status.phase] ?? 0) + 1;
     content.replaceChildren(
-      section("dashboard.cluster", clusterFacts(cluster)),
+      section("dashboard.cluster", facts("cluster", clusterFacts(cluster))),
       section("dashboard.nodes", nodeTable(nodes)),
       section("dashboard.vms", vmCounts(counts, vms.length)),
       section("dashboard.events", eventList(events)),
@@ -32,16 +32,11 @@ export function renderDashboard(page) {
 }
 
 function clusterFacts(cluster) {
-  const list = element("dl", { id: "cluster" });
-  const facts = [
+  return [
     ["cluster.store", t(`store.${cluster.store.kind}`)],
     ["cluster.quorum", cluster.store.quorum ? t("cluster.quorum.yes") : t("cluster.quorum.no")],
     ["cluster.leader", cluster.leader ?? t("cluster.leader.none")],
   ];
-  for (const [key, value] of facts) {
-    list.append(element("dt", {}, t(key)), element("dd", {}, value));
-  }
-  return list;
 }
 
 function nodeTable(nodes) {

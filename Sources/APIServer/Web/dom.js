@@ -33,3 +33,10 @@ export function table(id, headerKeys, rows) {
 export function link(href, text) {
   return element("a", { href }, text);
 }
+
+// A description list of translated labels and their values: [[labelKey, value], …].
+export function facts(id, pairs) {
+  const list = element("dl", { id });
+  for (const [key, value] of pairs) list.append(element("dt", {}, t(key)), element("dd", {}, value));
+  return list;
+}

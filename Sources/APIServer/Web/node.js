@@ -1,7 +1,7 @@
 // One node: its capacity and what is allocated, its storage pools, the VMs it runs, and
 // maintenance (enter moves its VMs away; exit can bring them back).
 import { APIError, get, post } from "./api.js";
-import { element, link, section, table } from "./dom.js";
+import { element, facts, link, section, table } from "./dom.js";
 import { formatBytes, formatNumber, t } from "./i18n.js";
 
 export function renderNodeDetail(page, _query, name) {
@@ -24,7 +24,7 @@ export function renderNodeDetail(page, _query, name) {
     if (key === shown) return;
     shown = key;
     content.replaceChildren(
-      section("node.section.capacity", facts(view)),
+      section("node.section.capacity", facts("node-facts", capacity(view))),
       section("node.section.pools", pools(view.node.pools)),
       section("node.section.vms", vmTable(here)),
     );
@@ -49,9 +49,8 @@ export function renderNodeDetail(page, _query, name) {
   return update;
 }
 
-function facts(view) {
-  const list = element("dl", { id: "node-facts" });
-  const pairs = [
+function capacity(view) {
+  return [
     ["node.state", t(`node.state.${view.state}`)],
     ["node.address", view.node.address],
     ["node.accelerator", `${view.node.accelerator} (${view.node.acceleratorReason})`],
@@ -65,8 +64,6 @@ function facts(view) {
       }),
     ],
   ];
-  for (const [key, value] of pairs) list.append(element("dt", {}, t(key)), element("dd", {}, value));
-  return list;
 }
 
 function pools(entries) {

@@ -1,7 +1,7 @@
 // One VM: what it is, where and how it runs, its disks with their replication state, its HA
 // policy; and the actions a user can take, each shown only when the VM's state allows it.
 import { APIError, get, post, remove } from "./api.js";
-import { element, section, table } from "./dom.js";
+import { element, facts, section, table } from "./dom.js";
 import { formatBytes, formatDate, formatNumber, t } from "./i18n.js";
 
 // When each action makes sense (as the API checks it: VMAction.check).
@@ -123,10 +123,4 @@ function diskTable(view) {
     ];
   });
   return table("vm-disks", ["disk.name", "disk.pool", "disk.size", "disk.replication"], rows);
-}
-
-function facts(id, pairs) {
-  const list = element("dl", { id });
-  for (const [key, value] of pairs) list.append(element("dt", {}, t(key)), element("dd", {}, value));
-  return list;
 }

@@ -74,7 +74,7 @@ extension NodeAgent {
   /// replica monitor leaves the disk alone until the caller removes it from `movingDisks`.
   func stopReplicating(_ vm: VM, disk: DiskSpec, monitor: VMMonitor) async throws {
     runtimes[vm.name]?.movingDisks.insert(disk.name)
-    try await markDegraded(vm, disk: disk.name)
+    try await markReplicas(of: vm, .degraded) { name, _ in name == disk.name }
     let path = try config.pools.diskPath(vm: vm.name, disk: disk)
     let node = try await monitor.formatNode(path: path) ?? disk.name
     // Twice: a replica monitor round under way when the move began may have set a job up again.
@@ -87,15 +87,6 @@ extension NodeAgent {
     }
     await dropBitmaps(node: node, monitor: monitor)
     mirrors["\(vm.name)/\(disk.name)"] = nil
-  }
-
-  /// Its secondary copy no longer counts as holding every write of the disk.
-  func markDegraded(_ vm: VM, disk: String) async throws {
-    let owner = VMOwner(node: config.name, epoch: runtimes[vm.name]?.epoch ?? vm.epoch)
-    _ = try await repository.updateReplication(vm.name, owner: owner) { record in
-      record.disks[disk]?.state = .degraded
-      record.disks[disk]?.since = Date()
-    }
   }
 
   private func mirrorAndSwitch(

@@ -89,17 +89,20 @@ extension NodeAgent {
         throw KazeError.notFound("disk", diskName)
       }
       if let monitor = runtimes[vm.name]?.monitor, runtimes[vm.name]?.process != nil {
+        // (Registered first: a failed stop must not leave the disk away from the replica monitor.)
+        defer { runtimes[vm.name]?.movingDisks.remove(disk.name) }
         if disk.pool == Replication.poolName {
           // The copy on the secondary is made anew at the new size, then copied whole.
           try await stopReplicating(vm, disk: disk, monitor: monitor)
         }
-        defer { runtimes[vm.name]?.movingDisks.remove(disk.name) }
         let path = try pools.diskPath(vm: vm.name, disk: disk)
         var node = try? await monitor.formatNode(path: path)
         if node == nil { node = try? await monitor.activeNode(device: "\(disk.name)-dev") }
         try await monitor.resize(node: node ?? disk.name, sizeBytes: disk.sizeBytes)
       } else {
-        if disk.pool == Replication.poolName { try await markDegraded(vm, disk: disk.name) }
+        if disk.pool == Replication.poolName {
+          try await markReplicas(of: vm, .degraded) { name, _ in name == disk.name }
+        }
         _ = try await runBlocking { try pools.pool(disk.pool).ensureDisk(vm: vm.name, spec: disk) }
       }
       await event(vm.name, "disk.resized", "\(diskName) grown to \(disk.sizeBytes.humanBytes)")
