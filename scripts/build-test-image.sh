@@ -99,6 +99,8 @@ if [ "$(arg kaze.records)" = on ] && [ -b /dev/vda ]; then
       usleep 20000  # about 40 records a second: enough to catch a loss, quick to scan at boot
     done ) &
 fi
+# Whatever is typed on the serial console comes back as a line, to test the console's input.
+( while read -r line; do echo "kaze-guest: console input [$line]"; done ) </dev/console &
 n=0
 while true; do
   n=$((n+1))

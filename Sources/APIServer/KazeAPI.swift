@@ -1,6 +1,7 @@
 import ClusterStore
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import KazeModel
 import Logging
 
@@ -15,6 +16,7 @@ public enum KazeAPI {
     SnapshotController(environment: environment).register(api)
     DiskController(environment: environment).register(api)
     ConsoleController(environment: environment).register(api)
+    ConsoleTicketController(environment: environment).register(api)
     NodeController(environment: environment).register(api)
     MigrationController(environment: environment).register(api)
     NodeMaintenanceController(environment: environment).register(api)
@@ -29,12 +31,23 @@ public enum KazeAPI {
     return router
   }
 
+  /// The websocket routes (console streams), taken only by requests that ask for an upgrade.
+  public static func buildWebSocketRouter(
+    environment: APIEnvironment
+  ) -> Router<BasicWebSocketRequestContext> {
+    let router = Router(context: BasicWebSocketRequestContext.self)
+    ConsoleSockets(environment: environment).register(router)
+    return router
+  }
+
   public static func buildApplication(
     environment: APIEnvironment, host: String, port: Int, logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
   ) -> some ApplicationProtocol {
     Application(
       router: buildRouter(environment: environment),
+      server: .http1WebSocketUpgrade(
+        webSocketRouter: buildWebSocketRouter(environment: environment)),
       configuration: .init(address: .hostname(host, port: port), serverName: "kazed"),
       onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
       logger: logger)

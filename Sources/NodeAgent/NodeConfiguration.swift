@@ -48,11 +48,11 @@ public struct NodeConfiguration: Sendable {
   /// Where kazed and the fence guard exchange the lease window and the HA VM ids.
   public var fenceDirectory: String { "\(dataDirectory)/run/fence" }
 
-  /// Per-VM folder for QEMU's pidfile, QMP socket and serial log (keyed by id: socket paths
+  /// Per-VM folder for QEMU's pidfile and sockets and the serial log (keyed by id: socket paths
   /// must stay under 108 bytes).
   public func runDirectory(for vm: VM) -> String {
     "\(dataDirectory)/run/\(vm.id.uuidString.lowercased())"
   }
 
-  public func consoleLogPath(for vm: VM) -> String { "\(runDirectory(for: vm))/console.log" }
+  public func runFiles(for vm: VM) -> VMRunFiles { VMRunFiles(directory: runDirectory(for: vm)) }
 }

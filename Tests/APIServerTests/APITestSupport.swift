@@ -33,7 +33,7 @@ struct APIFixture {
         initrdPath: "/images/tiny/initrd.img"))
     let environment = APIEnvironment(
       repository: repository, nodeName: node.name, imageLibrary: ImageLibrary(pool: pool),
-      consoleLogPath: { _ in root + "/console.log" }, waitTimeout: .seconds(2))
+      runFiles: { _ in VMRunFiles(directory: root) }, waitTimeout: .seconds(2))
     return APIFixture(store: store, environment: environment, root: root)
   }
 

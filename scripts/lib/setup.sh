@@ -3,7 +3,7 @@
 set -euo pipefail
 
 KAZE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-KAZE_PACKAGES=(qemu-system-x86 qemu-utils busybox-static cpio ovmf iproute2 libsqlite3-dev curl etcd-server)
+KAZE_PACKAGES=(qemu-system-x86 qemu-utils busybox-static cpio ovmf iproute2 libsqlite3-dev curl etcd-server novnc)
 KAZE_BUILD_FLAGS=(-Xswiftc -warnings-as-errors)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }

@@ -10,22 +10,30 @@ public struct APIEnvironment: Sendable {
   public var repository: Repository
   public var nodeName: String
   public var imageLibrary: ImageLibrary
-  /// Where the serial log of a VM that runs on this node is.
-  public var consoleLogPath: @Sendable (VM) -> String
+  /// The run folder files (serial log, console sockets) of a VM that runs on this node.
+  public var runFiles: @Sendable (VM) -> VMRunFiles
   public var policy: PlacementPolicy
   /// How long a request that waits for a task or a state change waits at most.
   public var waitTimeout: Duration
+  /// Console tickets and the shared serial connections of this node's kazed.
+  let consoles = Consoles()
 
   public init(
     repository: Repository, nodeName: String, imageLibrary: ImageLibrary,
-    consoleLogPath: @escaping @Sendable (VM) -> String, policy: PlacementPolicy = .init(),
+    runFiles: @escaping @Sendable (VM) -> VMRunFiles, policy: PlacementPolicy = .init(),
     waitTimeout: Duration = .seconds(90)
   ) {
     self.repository = repository
     self.nodeName = nodeName
     self.imageLibrary = imageLibrary
-    self.consoleLogPath = consoleLogPath
+    self.runFiles = runFiles
     self.policy = policy
     self.waitTimeout = waitTimeout
   }
+}
+
+/// This node's console state, shared by the HTTP and websocket routers.
+final class Consoles: Sendable {
+  let tickets = ConsoleTickets()
+  let serial = SerialConsoleHub()
 }

@@ -7,12 +7,24 @@ import KazeModel
   import FoundationNetworking
 #endif
 
-/// Forwards a read that only the node running a VM can answer (its serial log) to that node's
-/// API, so that any node serves the whole cluster.
+/// Forwards a request that only the node running a VM can answer (its serial log, a console
+/// ticket) to that node's API, so that any node serves the whole cluster.
 struct NodeProxy: Sendable {
   let repository: Repository
 
   func forward(_ request: Request, to node: String) async throws -> Response {
+    let answer = try await fetch(request, from: node)
+    return Response(
+      status: answer.status, headers: [.contentType: answer.contentType],
+      body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
+  }
+
+  /// What `node` answers to the same method and path; `address` is where it was reached.
+  func fetch(
+    _ request: Request, from node: String
+  ) async throws -> (
+    status: HTTPResponse.Status, contentType: String, body: Data, address: String
+  ) {
     guard let address = try await repository.nodes().first(where: { $0.name == node })?.address,
       let url = URL(string: "http://\(address)\(request.uri.path)?\(request.uri.query ?? "")")
     else {
@@ -27,12 +39,10 @@ struct NodeProxy: Sendable {
       throw KazeError(
         .unavailable, "node \(node) at \(address) does not answer", cause: "\(error)")
     }
-    let status = (response as? HTTPURLResponse)?.statusCode ?? 502
-    let type =
-      (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type")
-      ?? "application/json"
-    return Response(
-      status: HTTPResponse.Status(code: status), headers: [.contentType: type],
-      body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    let http = response as? HTTPURLResponse
+    return (
+      HTTPResponse.Status(code: http?.statusCode ?? 502),
+      http?.value(forHTTPHeaderField: "Content-Type") ?? "application/json", data, address
+    )
   }
 }

@@ -40,6 +40,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     case .invalidArgument: .badRequest
     case .notFound: .notFound
     case .alreadyExists, .conflict, .invalidState: .conflict
+    case .permissionDenied: .forbidden
     case .insufficientResources: .unprocessableContent
     case .compacted: .gone
     case .unavailable: .serviceUnavailable

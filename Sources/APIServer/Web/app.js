@@ -1,7 +1,8 @@
 // The Kaze web UI: plain ES modules talking to the same REST API as the CLI (/api/v1).
 // Each page builds its fixed parts once (headings, forms, buttons) and returns `update`, which
 // the app calls at once and then every two seconds: no page needs a reload to show what changed,
-// and a form being filled in is never rebuilt under the user's hands.
+// and a form being filled in is never rebuilt under the user's hands. A page's `update.leave`,
+// when it has one, runs when the user goes to another page.
 import { loadLanguage, preferredLanguage } from "./i18n.js";
 import { renderDashboard } from "./dashboard.js";
 import { renderVMList } from "./vms.js";
@@ -9,17 +10,21 @@ import { renderVMDetail } from "./vm.js";
 import { renderCreateVM } from "./create.js";
 import { renderNodeDetail } from "./node.js";
 import { renderTasks } from "./tasks.js";
+import { renderDisplayConsole, renderSerialConsole } from "./consoles.js";
 
 const routes = [
   [/^$/, renderDashboard],
   [/^vms$/, renderVMList],
   [/^vms\/([^/]+)$/, renderVMDetail],
+  [/^vms\/([^/]+)\/console$/, renderSerialConsole],
+  [/^vms\/([^/]+)\/display$/, renderDisplayConsole],
   [/^create$/, renderCreateVM],
   [/^nodes\/([^/]+)$/, renderNodeDetail],
   [/^tasks$/, renderTasks],
 ];
 const refreshMilliseconds = 2000;
 let generation = 0;
+let leave = null; // what the current page does when the user leaves it (close its sockets)
 
 async function show() {
   const current = ++generation;
@@ -32,7 +37,9 @@ async function show() {
   for (const link of document.querySelectorAll("nav a")) {
     link.toggleAttribute("aria-current", link.getAttribute("href") === `#/${path.split("/")[0]}`);
   }
+  leave?.();
   const update = render(page, query, ...parameters);
+  leave = update.leave;
   while (current === generation) {
     try {
       await update();

@@ -1,7 +1,8 @@
 // One VM: what it is, where and how it runs, its disks with their replication state, its HA
-// policy; and the actions a user can take, each shown only when the VM's state allows it.
+// policy, its live migration; the actions a user can take, each enabled only when the VM's state
+// allows it; and links to its consoles.
 import { APIError, get, post, remove } from "./api.js";
-import { element, facts, section, table } from "./dom.js";
+import { element, facts, link, section, table } from "./dom.js";
 import { formatBytes, formatDate, formatNumber, t } from "./i18n.js";
 
 // When each action makes sense (as the API checks it: VMAction.check).
@@ -10,6 +11,7 @@ const actions = {
   shutdown: (phase, desired) => desired !== "stopped" || hasProcess(phase),
   stop: (phase, desired) => desired !== "stopped" || hasProcess(phase),
   reboot: (phase, desired) => desired === "running" && phase === "running",
+  migrate: (phase, desired, migrating) => phase === "running" && !migrating,
   // The API deletes only a VM without a running QEMU (stop it first).
   delete: (phase) => !hasProcess(phase),
 };
@@ -23,7 +25,12 @@ export function renderVMDetail(page, _query, name) {
   buttons.setAttribute("aria-label", t("vm.actions"));
   const message = element("p", { id: "vm-message", role: "status" });
   const content = element("div", {});
-  page.replaceChildren(element("h1", {}, name), buttons, message, content);
+  const target = element("select", { id: "migrate-target" });
+  const migration = element("div", { id: "vm-migration" });
+  const consoles = element("p", { class: "actions" },
+    link(`#/vms/${encodeURIComponent(name)}/console`, t("vm.console.serial")),
+    link(`#/vms/${encodeURIComponent(name)}/display`, t("vm.console.display")));
+  page.replaceChildren(element("h1", {}, name), buttons, message, consoles, migration, content);
 
   let view;
   const run = async (label, work) => {
@@ -55,13 +62,28 @@ export function renderVMDetail(page, _query, name) {
     });
   });
   buttons.append(deletion);
+  const migrate = element("button", { type: "button", "data-action": "migrate" }, t("action.migrate"));
+  migrate.addEventListener("click", () =>
+    run(t("action.migrate"), () => post(`${path}/migrate`, target.value ? { to: target.value } : {})),
+  );
+  buttons.append(element("label", { for: "migrate-target" }, t("vm.migrate.to")), target, migrate);
 
   let shown = "";
+  let shownMigration = "";
   const update = async () => {
-    view = await get(path);
+    const [current, nodes, moves] = await Promise.all([get(path), get("/nodes"), get("/migrations")]);
+    view = current;
+    const latest = moves.filter((move) => move.vm === name).sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))[0];
+    const migrating = latest !== undefined && !["completed", "failed"].includes(latest.state);
     for (const button of buttons.querySelectorAll("button[data-action]")) {
       const allowed = actions[button.dataset.action];
-      button.disabled = allowed ? !allowed(view.status.phase, view.vm.desired) : false;
+      button.disabled = allowed ? !allowed(view.status.phase, view.vm.desired, migrating) : false;
+    }
+    fillTargets(target, nodes, view.vm.node);
+    const migrationKey = JSON.stringify(latest ?? null);
+    if (migrationKey !== shownMigration) {
+      shownMigration = migrationKey;
+      migration.replaceChildren(...(latest ? [migrationLine(latest)] : []));
     }
     const key = JSON.stringify(view);
     if (key === shown) return;
@@ -123,4 +145,40 @@ function diskTable(view) {
     ];
   });
   return table("vm-disks", ["disk.name", "disk.pool", "disk.size", "disk.replication"], rows);
+}
+
+// The nodes a VM could move to (online, not in maintenance, not its own), after "automatic".
+function fillTargets(select, nodes, current) {
+  const names = nodes
+    .filter((view) => view.state === "online" && view.node.name !== current)
+    .map((view) => view.node.name);
+  const wanted = ["", ...names];
+  const have = [...select.options].map((option) => option.value);
+  if (JSON.stringify(wanted) === JSON.stringify(have)) return;
+  const chosen = select.value;
+  select.replaceChildren(
+    element("option", { value: "" }, t("vm.migrate.automatic")),
+    ...names.map((name) => element("option", { value: name }, name)),
+  );
+  if (wanted.includes(chosen)) select.value = chosen;
+}
+
+// The VM's latest migration: a progress bar while it runs, its outcome after.
+function migrationLine(move) {
+  const values = { source: move.source, target: move.target };
+  if (move.state === "completed") {
+    return element("p", { "data-state": move.state }, t("migration.completed", {
+      ...values,
+      downtime: formatNumber(move.progress.downtimeMs ?? 0),
+      seconds: formatNumber((move.progress.totalTimeMs ?? 0) / 1000, { maximumFractionDigits: 1 }),
+    }));
+  }
+  if (move.state === "failed") {
+    return element("p", { "data-state": move.state, class: "error" }, t("migration.failed", { ...values, error: move.error ?? "" }));
+  }
+  const fraction = (move.progress.percent ?? 0) / 100;
+  const bar = element("progress", { max: "100", value: String(Math.round(fraction * 100)) });
+  bar.setAttribute("aria-label", t("task.progress"));
+  return element("p", { "data-state": move.state, class: "progress" },
+    t("migration.running", values), bar, ` ${formatNumber(fraction, { style: "percent" })}`);
 }

@@ -4,7 +4,7 @@ import KazeModel
 /// Everything besides the VM spec that decides QEMU's command line on one node.
 public struct QEMULaunchContext: Sendable, Equatable {
   public var accelerator: Accelerator
-  /// Per-VM folder for the pidfile, QMP socket and serial log.
+  /// Per-VM folder for the pidfile, QMP socket, serial socket and log, and VNC socket.
   public var runDirectory: String
   /// One path per `spec.disks` entry, in order.
   public var diskPaths: [String]
@@ -36,13 +36,17 @@ public struct QEMULaunchContext: Sendable, Equatable {
     self.ovmfCodePath = ovmfCodePath
   }
 
-  public var pidfilePath: String { "\(runDirectory)/qemu.pid" }
-  public var qmpSocketPath: String { "\(runDirectory)/qmp.sock" }
-  public var consoleLogPath: String { "\(runDirectory)/console.log" }
+  public var files: VMRunFiles { VMRunFiles(directory: runDirectory) }
+  public var pidfilePath: String { files.pidfile }
+  public var qmpSocketPath: String { files.qmpSocket }
+  public var consoleLogPath: String { files.consoleLog }
+  public var serialSocketPath: String { files.serialSocket }
+  public var vncSocketPath: String { files.vncSocket }
 }
 
 /// Turns a VM into the argv of a detached QEMU: its own session (`-daemonize`), a pidfile and a
-/// QMP socket in the VM's run folder, and the serial console appended to a log file.
+/// QMP socket in the VM's run folder, the serial console on a socket and appended to a log file,
+/// and a standard VGA display served by VNC on a socket in the same folder.
 public enum QEMUCommandLine {
   public static let binary = "qemu-system-x86_64"
 
@@ -67,8 +71,12 @@ public enum QEMUCommandLine {
       "-display", "none",
       "-daemonize", "-pidfile", context.pidfilePath,
       "-qmp", "unix:\(escape(context.qmpSocketPath)),server=on,wait=off",
-      "-chardev", "file,id=serial0,path=\(escape(context.consoleLogPath)),append=on",
+      "-chardev",
+      "socket,id=serial0,path=\(escape(context.serialSocketPath)),server=on,wait=off,"
+        + "logfile=\(escape(context.consoleLogPath)),logappend=on",
       "-serial", "chardev:serial0",
+      "-device", "VGA,id=video0",
+      "-vnc", "unix:\(escape(context.vncSocketPath))",
     ]
     if spec.osType == .windows { args += ["-rtc", "base=localtime,driftfix=slew"] }
     if spec.firmware == .uefi {

@@ -23,7 +23,9 @@ public struct QEMUProcess: Sendable, Equatable {
     let fm = FileManager.default
     try fm.createDirectory(atPath: context.runDirectory, withIntermediateDirectories: true)
     try? fm.removeItem(atPath: context.pidfilePath)
-    try? fm.removeItem(atPath: context.qmpSocketPath)
+    for socket in [context.qmpSocketPath, context.serialSocketPath, context.vncSocketPath] {
+      try? fm.removeItem(atPath: socket)
+    }
     trimConsoleLog(context.consoleLogPath)
     let result = try ProcessRunner.run(QEMUCommandLine.binary, arguments, check: false)
     guard result.status == 0 else {

@@ -9,6 +9,8 @@ public struct KazeError: Error, Codable, Sendable, Equatable, CustomStringConver
     case alreadyExists
     case conflict
     case invalidState
+    /// A console ticket that is missing, used, expired or for another VM.
+    case permissionDenied
     case insufficientResources
     case compacted
     case unavailable

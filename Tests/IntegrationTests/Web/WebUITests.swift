@@ -28,7 +28,7 @@ extension RealGuests {
       try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
       let script = TestEnvironment.repository + "/Tests/IntegrationTests/Web/ui_check.py"
       let run = try ProcessRunner.run(
-        "python3", [script, "http://\(node.server)", node.name, shots], check: false,
+        "/usr/bin/python3", [script, "http://\(node.server)", node.name, shots], check: false,
         timeout: .seconds(180))
       #expect(run.status == 0, "browser check failed: \(run.stderr)\n\(run.stdout)")
       for file in [

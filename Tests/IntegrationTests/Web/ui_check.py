@@ -16,6 +16,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 base, node, shots = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -57,7 +58,38 @@ def expect(description, condition):
     print(f"seen: {description}", flush=True)
 
 
+def check_consoles(vm):
+    browser.get(base + f"/#/vms/{vm}/console")
+    expect("the serial console connected", lambda: state("#console-status") == "connected")
+    expect("the guest's boot output in the console", lambda: "kaze-guest: up" in text("#serial-output"))
+    line = browser.find_element(By.ID, "serial-line")
+    line.send_keys("hello from the browser")
+    line.submit()
+    expect("a line sent from the page reaches the guest and its answer comes back",
+           lambda: "console input [hello from the browser]" in text("#serial-output"))
+    browser.find_element(By.ID, "serial-output").click()
+    browser.find_element(By.ID, "serial-output").send_keys("typed", Keys.ENTER)
+    expect("keys typed into the console reach the guest",
+           lambda: "console input [typed]" in text("#serial-output"))
+    browser.save_screenshot(f"{shots}/serial-console-en.png")
+    browser.get(base + f"/#/vms/{vm}/display")
+    expect("the VNC display connected", lambda: state("#display-status") == "connected")
+    expect("noVNC drew the screen", lambda: browser.find_elements(By.CSS_SELECTOR, "#display canvas"))
+    browser.save_screenshot(f"{shots}/display-en.png")
+
+
+def state(selector):
+    try:
+        found = browser.find_elements(By.CSS_SELECTOR, selector)
+        return found[0].get_attribute("data-state") if found else None
+    except StaleElementReferenceException:
+        return None
+
+
 try:
+    if len(sys.argv) > 4:  # only the consoles of an existing VM (for trying the pages by hand)
+        check_consoles(sys.argv[4])
+        sys.exit(0)
     browser.get(base + "/")
     expect("the node in the nodes table", lambda: node in text("#nodes tbody"))
     expect("one VM running", lambda: "Running: 1" in text("#vm-counts"))
@@ -101,6 +133,9 @@ try:
     browser.find_element(By.ID, "create-submit").click()
     expect("the new VM's page", lambda: browser.current_url.endswith("#/vms/web2"))
     expect("web2 running", lambda: "Running" in text("#vm-status"))
+    check_consoles("web2")
+    browser.get(base + "/#/vms/web2")
+    expect("web2's page again", lambda: "Running" in text("#vm-status"))
     expect("Delete disabled while running", lambda: enabled("[data-action=delete]") is False)
     browser.find_element(By.CSS_SELECTOR, "[data-action=stop]").click()
     expect("Delete enabled once stopped", lambda: enabled("[data-action=delete]") is True)
