@@ -17,6 +17,7 @@ public enum KazeAPI {
     DiskController(environment: environment).register(api)
     ConsoleController(environment: environment).register(api)
     ConsoleTicketController(environment: environment).register(api)
+    MetricsController(environment: environment).register(api)
     NodeController(environment: environment).register(api)
     MigrationController(environment: environment).register(api)
     NodeMaintenanceController(environment: environment).register(api)

@@ -22,6 +22,8 @@ public actor NodeAgent {
   private let kicks: AsyncStream<Void>
   /// Kills this node's HA QEMUs if its lease goes unrenewed (see `FencingWatchdog`).
   public nonisolated let fencing: FencingWatchdog
+  /// The last hour of this node's and its VMs' load, for the API's graphs.
+  public nonisolated let metrics: MetricsRecorder
 
   public init(config: NodeConfiguration, store: any ClusterStore, logger: Logger) {
     self.config = config
@@ -33,6 +35,7 @@ public actor NodeAgent {
       } ?? [], logger: logger)
     self.repository = Repository(store: store)
     self.logger = logger
+    self.metrics = MetricsRecorder(nodeName: config.name)
     (kicks, kick) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
   }
 
@@ -64,6 +67,7 @@ public actor NodeAgent {
       }
       group.addTask { await self.loop() }
       group.addTask { await self.runReplicaMonitor() }
+      group.addTask { await self.runMetrics() }
       await group.next()
       group.cancelAll()
     }

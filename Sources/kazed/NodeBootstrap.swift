@@ -82,7 +82,8 @@ struct NodeBootstrap {
     let environment = APIEnvironment(
       repository: Repository(store: store), nodeName: name,
       imageLibrary: ImageLibrary(pool: storagePools.images),
-      runFiles: { vm in config.runFiles(for: vm) }, policy: settings.placementPolicy)
+      runFiles: { vm in config.runFiles(for: vm) }, policy: settings.placementPolicy,
+      metrics: agent.metrics)
     let listen = settings.listen
     let app = KazeAPI.buildApplication(
       environment: environment, host: settings.host, port: settings.port, logger: logger

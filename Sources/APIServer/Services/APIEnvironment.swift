@@ -15,14 +15,17 @@ public struct APIEnvironment: Sendable {
   public var policy: PlacementPolicy
   /// How long a request that waits for a task or a state change waits at most.
   public var waitTimeout: Duration
+  /// The load samples this node keeps (nil: none, e.g. an API without a node agent).
+  public var metrics: (any MetricsSource)?
   /// Console tickets and the shared serial connections of this node's kazed.
   let consoles = Consoles()
 
   public init(
     repository: Repository, nodeName: String, imageLibrary: ImageLibrary,
     runFiles: @escaping @Sendable (VM) -> VMRunFiles, policy: PlacementPolicy = .init(),
-    waitTimeout: Duration = .seconds(90)
+    waitTimeout: Duration = .seconds(90), metrics: (any MetricsSource)? = nil
   ) {
+    self.metrics = metrics
     self.repository = repository
     self.nodeName = nodeName
     self.imageLibrary = imageLibrary

@@ -1,14 +1,17 @@
-// One node: its capacity and what is allocated, its storage pools, the VMs it runs, and
-// maintenance (enter moves its VMs away; exit can bring them back).
+// One node: its load over time, its capacity and what is allocated, its storage pools, the VMs
+// it runs, and maintenance (enter moves its VMs away; exit can bring them back).
 import { APIError, get, post } from "./api.js";
 import { element, facts, link, section, table } from "./dom.js";
 import { formatBytes, formatNumber, t } from "./i18n.js";
+import { chartMinutes, loadCharts } from "./charts.js";
 
 export function renderNodeDetail(page, _query, name) {
   const buttons = element("div", { class: "actions", role: "group" });
   const message = element("p", { id: "node-message", role: "status" });
   const content = element("div", {});
-  page.replaceChildren(element("h1", {}, name), buttons, message, content);
+  const charts = loadCharts("node-charts");
+  page.replaceChildren(
+    element("h1", {}, name), buttons, message, section("chart.title", charts.element), content);
   const path = `/nodes/${encodeURIComponent(name)}`;
   const enter = element("button", { type: "button", "data-action": "enter" }, t("node.maintenance.enter"));
   const leave = element("button", { type: "button", "data-action": "exit" }, t("node.maintenance.exit"));
@@ -16,7 +19,12 @@ export function renderNodeDetail(page, _query, name) {
 
   let shown = "";
   const update = async () => {
-    const [view, vms] = await Promise.all([get(path), get("/vms")]);
+    const [view, vms, load] = await Promise.all([
+      get(path),
+      get("/vms"),
+      get(`${path}/metrics?minutes=${chartMinutes}`).catch(() => ({ samples: [] })),
+    ]);
+    charts.update(load);
     enter.disabled = view.node.maintenance;
     leave.disabled = !view.node.maintenance;
     const here = vms.filter((entry) => entry.vm.node === name);

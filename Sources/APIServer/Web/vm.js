@@ -1,9 +1,10 @@
 // One VM: what it is, where and how it runs, its disks with their replication state, its HA
-// policy, its live migration; the actions a user can take, each enabled only when the VM's state
+// policy, its load over time, its live migration; the actions a user can take, each enabled only when the VM's state
 // allows it; and links to its consoles.
 import { APIError, get, post, remove } from "./api.js";
 import { element, facts, link, section, table } from "./dom.js";
 import { formatBytes, formatDate, formatNumber, t } from "./i18n.js";
+import { chartMinutes, loadCharts } from "./charts.js";
 
 // When each action makes sense (as the API checks it: VMAction.check).
 const actions = {
@@ -30,7 +31,10 @@ export function renderVMDetail(page, _query, name) {
   const consoles = element("p", { class: "actions" },
     link(`#/vms/${encodeURIComponent(name)}/console`, t("vm.console.serial")),
     link(`#/vms/${encodeURIComponent(name)}/display`, t("vm.console.display")));
-  page.replaceChildren(element("h1", {}, name), buttons, message, consoles, migration, content);
+  const charts = loadCharts("vm-charts");
+  page.replaceChildren(
+    element("h1", {}, name), buttons, message, consoles, migration,
+    section("chart.title", charts.element), content);
 
   let view;
   const run = async (label, work) => {
@@ -73,6 +77,11 @@ export function renderVMDetail(page, _query, name) {
   const update = async () => {
     const [current, nodes, moves] = await Promise.all([get(path), get("/nodes"), get("/migrations")]);
     view = current;
+    charts.update(
+      hasProcess(view.status.phase)
+        ? await get(`${path}/metrics?minutes=${chartMinutes}`).catch(() => ({ samples: [] }))
+        : { samples: [] },
+    );
     const latest = moves.filter((move) => move.vm === name).sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))[0];
     const migrating = latest !== undefined && !["completed", "failed"].includes(latest.state);
     for (const button of buttons.querySelectorAll("button[data-action]")) {

@@ -134,3 +134,20 @@ public actor VMMonitor {
     }
   }
 }
+
+extension VMMonitor {
+  /// Bytes the guest has read and written on all its disks since QEMU started
+  /// (`query-blockstats`, the devices' own counters).
+  public func blockStats() async throws -> (read: UInt64, written: UInt64) {
+    let answer = try await command("query-blockstats", nil)
+    var read: UInt64 = 0
+    var written: UInt64 = 0
+    guard case .array(let devices) = answer else { return (0, 0) }
+    for device in devices {
+      let stats = device["stats"]
+      read += UInt64(max(0, stats?["rd_bytes"]?.intValue ?? 0))
+      written += UInt64(max(0, stats?["wr_bytes"]?.intValue ?? 0))
+    }
+    return (read, written)
+  }
+}
