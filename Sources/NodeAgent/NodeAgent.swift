@@ -39,19 +39,26 @@ public actor NodeAgent {
     (kicks, kick) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
   }
 
-  /// Registers the node, reattaches to the QEMUs that kept running, then reconciles until
-  /// cancelled. VMs keep running when this returns.
+  /// Takes the node's lease and registers it, reattaches to the QEMUs that kept running, then
+  /// reconciles until cancelled. VMs keep running when this returns.
   public func run(node: Node) async throws {
     let fencing = self.fencing
+    let (leased, leasedNow) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     let registration = NodeRegistration(
       store: repository.store, node: node, ttl: config.leaseTTL, logger: logger,
-      renewed: { fencing.renewed(sentAt: $0) })
+      renewed: {
+        fencing.renewed(sentAt: $0)
+        leasedNow.yield()
+      })
     fencing.start()
     defer { fencing.stop() }
-    try await registration.register()
-    try await recover()
-    await withTaskGroup(of: Void.self) { group in
+    try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { await registration.run() }
+      // The liveness key first, then the record: a leader that saw the record without the key
+      // (while this node reattaches its QEMUs) would take the node for lost.
+      for await _ in leased { break }
+      try await registration.register()
+      try await recover()
       group.addTask { [repository, kick] in
         for await _ in repository.store.changeSignals([
           StoreKeys.vms, StoreKeys.tasks, StoreKeys.replications,
@@ -68,7 +75,7 @@ public actor NodeAgent {
       group.addTask { await self.loop() }
       group.addTask { await self.runReplicaMonitor() }
       group.addTask { await self.runMetrics() }
-      await group.next()
+      try await group.next()
       group.cancelAll()
     }
   }

@@ -10,6 +10,7 @@ import { renderVMDetail } from "./vm.js";
 import { renderCreateVM } from "./create.js";
 import { renderNodeDetail } from "./node.js";
 import { renderTasks } from "./tasks.js";
+import { renderEvents } from "./events.js";
 import { renderDisplayConsole, renderSerialConsole } from "./consoles.js";
 
 const routes = [
@@ -21,6 +22,7 @@ const routes = [
   [/^create$/, renderCreateVM],
   [/^nodes\/([^/]+)$/, renderNodeDetail],
   [/^tasks$/, renderTasks],
+  [/^events$/, renderEvents],
 ];
 const refreshMilliseconds = 2000;
 let generation = 0;

@@ -9,11 +9,16 @@ const height = 90;
 export const chartMinutes = 15;
 
 // The four graphs of one node or VM: call `update(series)` with GET …/metrics?minutes=15.
-export function loadCharts(id) {
+// A VM's memory is what its QEMU holds on the host, which can pass the memory it was given.
+export function loadCharts(id, subject) {
+  const memoryTotal =
+    subject === "vm"
+      ? (s) => t("chart.memory.given", { total: formatBytes(s.memoryTotalBytes) })
+      : (s) => t("chart.memory.of", { total: formatBytes(s.memoryTotalBytes) });
   const grid = element("div", { id, class: "charts" });
   const charts = [
     chart("cpu", (s) => [s.cpuPercent], () => 100, (v) => formatNumber(v / 100, { style: "percent", maximumFractionDigits: 1 })),
-    chart("memory", (s) => [s.memoryUsedBytes], (s) => s.memoryTotalBytes, formatBytes, (s) => formatBytes(s.memoryTotalBytes)),
+    chart("memory", (s) => [s.memoryUsedBytes], (s) => Math.max(s.memoryTotalBytes, s.memoryUsedBytes), formatBytes, memoryTotal),
     chart("disk", (s) => [s.diskReadBytesPerSecond, s.diskWriteBytesPerSecond], null, rate),
     chart("network", (s) => [s.netReceiveBytesPerSecond, s.netTransmitBytesPerSecond], null, rate),
   ];
@@ -73,7 +78,7 @@ function chart(kind, values, top, format, total) {
         svg.append(path);
       });
       const now = values(latest).map((v, index) => (names[index] ? `${t(names[index])} ${format(v)}` : format(v)));
-      caption.textContent = `${t(`chart.${kind}`)}: ${now.join(", ")}${total ? ` / ${total(latest)}` : ""}`;
+      caption.textContent = `${t(`chart.${kind}`)}: ${now.join(", ")}${total ? ` ${total(latest)}` : ""}`;
       svg.setAttribute("aria-label", caption.textContent);
       figure.dataset.points = String(usable.length);
     },

@@ -1,7 +1,9 @@
-// The dashboard: the store's health, nodes with their load, VMs by state, recent events.
+// The dashboard: the cluster's health (quorum, leader, each store member), nodes with their
+// load, VMs by state, recent events.
 import { get } from "./api.js";
 import { element, facts, link, section, table } from "./dom.js";
-import { formatBytes, formatDate, formatNumber, t } from "./i18n.js";
+import { formatBytes, formatNumber, t } from "./i18n.js";
+import { eventTable } from "./events.js";
 
 const phases = ["running", "starting", "stopping", "paused", "stopped", "pending", "crashed", "failed"];
 
@@ -26,7 +28,8 @@ export function renderDashboard(page) {
       section("dashboard.cluster", facts("cluster", clusterFacts(cluster))),
       section("dashboard.nodes", nodeTable(nodes)),
       section("dashboard.vms", vmCounts(counts, vms.length)),
-      section("dashboard.events", eventList(events)),
+      section("dashboard.members", memberTable(cluster.store.members)),
+      section("dashboard.events", ...eventList(events)),
     );
   };
 }
@@ -68,12 +71,18 @@ function vmCounts(counts, total) {
 }
 
 function eventList(events) {
-  if (events.length === 0) return element("p", {}, t("events.none"));
-  // Newest first.
-  const rows = [...events].reverse().map((event) => [
-    formatDate(event.time),
-    event.vm ? link(`#/vms/${encodeURIComponent(event.vm)}`, event.vm) : (event.node ?? ""),
-    event.message,
+  const more = element("p", {}, link("#/events", t("dashboard.more-events")));
+  if (events.length === 0) return [element("p", {}, t("events.none")), more];
+  return [eventTable("events", [...events].reverse()), more];
+}
+
+// The store's members and whether each answers (etcd; the embedded store is one member).
+function memberTable(members) {
+  const rows = members.map((member) => [
+    member.name,
+    member.url,
+    element("span", { class: member.healthy ? "" : "error" }, t(member.healthy ? "member.healthy" : "member.unhealthy")),
+    member.isLeader ? t("member.leader") : "",
   ]);
-  return table("events", ["event.time", "event.subject", "event.message"], rows);
+  return table("store-members", ["member.name", "member.url", "member.health", "cluster.leader"], rows);
 }

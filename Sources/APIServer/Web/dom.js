@@ -40,3 +40,31 @@ export function facts(id, pairs) {
   for (const [key, value] of pairs) list.append(element("dt", {}, t(key)), element("dd", {}, value));
   return list;
 }
+
+// A filter's <select> whose first option is "any".
+export function choice(name, selected, anyLabel) {
+  const select = element("select", { name });
+  select.setAttribute("aria-label", anyLabel);
+  select.append(option("", anyLabel, selected));
+  return select;
+}
+
+export function option(value, label, selected) {
+  const entry = element("option", { value }, label);
+  entry.selected = value === (selected ?? "");
+  return entry;
+}
+
+// Applies a filter form as it is typed in or chosen from, keeping its values in the address
+// (`route?name=value…`) so the filtered page can be bookmarked.
+export function filterInAddress(form, route, draw) {
+  const filtered = () => {
+    const search = new URLSearchParams(new FormData(form));
+    for (const [key, value] of [...search]) if (!value) search.delete(key);
+    history.replaceState(null, "", `${route}${search.size ? `?${search}` : ""}`);
+    draw();
+  };
+  form.addEventListener("input", filtered);
+  form.addEventListener("change", filtered);
+  form.addEventListener("submit", (event) => event.preventDefault());
+}

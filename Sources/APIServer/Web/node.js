@@ -9,7 +9,7 @@ export function renderNodeDetail(page, _query, name) {
   const buttons = element("div", { class: "actions", role: "group" });
   const message = element("p", { id: "node-message", role: "status" });
   const content = element("div", {});
-  const charts = loadCharts("node-charts");
+  const charts = loadCharts("node-charts", "node");
   page.replaceChildren(
     element("h1", {}, name), buttons, message, section("chart.title", charts.element), content);
   const path = `/nodes/${encodeURIComponent(name)}`;

@@ -31,7 +31,7 @@ export function renderVMDetail(page, _query, name) {
   const consoles = element("p", { class: "actions" },
     link(`#/vms/${encodeURIComponent(name)}/console`, t("vm.console.serial")),
     link(`#/vms/${encodeURIComponent(name)}/display`, t("vm.console.display")));
-  const charts = loadCharts("vm-charts");
+  const charts = loadCharts("vm-charts", "vm");
   page.replaceChildren(
     element("h1", {}, name), buttons, message, consoles, migration,
     section("chart.title", charts.element), content);

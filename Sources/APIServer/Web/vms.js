@@ -1,7 +1,7 @@
 // The VM list, filtered by name, state and node. The filter lives in the address, so it can be
 // bookmarked; the list under it follows the cluster every two seconds.
 import { get } from "./api.js";
-import { element, link, table } from "./dom.js";
+import { choice, element, filterInAddress, link, option, table } from "./dom.js";
 import { formatBytes, formatNumber, t } from "./i18n.js";
 
 const phases = ["running", "stopped", "paused", "starting", "stopping", "pending", "crashed", "failed"];
@@ -47,14 +47,7 @@ export function renderVMList(page, query) {
         : element("p", { id: "vm-list-empty" }, t("vms.none")),
     );
   };
-  // Typing or choosing filters at once; the address keeps the filter.
-  form.addEventListener("input", () => {
-    const search = new URLSearchParams(new FormData(form));
-    for (const [key, value] of [...search]) if (!value) search.delete(key);
-    history.replaceState(null, "", `#/vms${search.size ? `?${search}` : ""}`);
-    draw();
-  });
-  form.addEventListener("submit", (event) => event.preventDefault());
+  filterInAddress(form, "#/vms", draw);
 
   return async () => {
     views = await get("/vms");
@@ -63,17 +56,4 @@ export function renderVMList(page, query) {
     for (const name of names) if (!known.includes(name)) node.append(option(name, name, query.get("node")));
     draw();
   };
-}
-
-function choice(name, selected, anyLabel) {
-  const select = element("select", { name });
-  select.setAttribute("aria-label", anyLabel);
-  select.append(option("", anyLabel, selected));
-  return select;
-}
-
-function option(value, label, selected) {
-  const entry = element("option", { value }, label);
-  entry.selected = value === (selected ?? "");
-  return entry;
 }

@@ -8,7 +8,7 @@ extension RealGuests {
   @Suite("Web UI in a real browser")
   struct WebUITests {
     @Test(
-      "dashboard, VM list, VM page actions, create form with the API's messages, tasks, node page; English and Japanese"
+      "dashboard, VM list, VM page actions, create form with the API's messages, serial and VNC consoles, graphs, tasks, node page, event log; English and Japanese, tablet width"
     )
     func dashboard() async throws {
       let node = try KazedHarness()
@@ -25,6 +25,7 @@ extension RealGuests {
       }
       // Kept after the run, for a person to look at.
       let shots = TestEnvironment.repository + "/test-artifacts/ui"
+      try? FileManager.default.removeItem(atPath: shots)
       try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
       let script = TestEnvironment.repository + "/Tests/IntegrationTests/Web/ui_check.py"
       let run = try ProcessRunner.run(
@@ -33,8 +34,9 @@ extension RealGuests {
       #expect(run.status == 0, "browser check failed: \(run.stderr)\n\(run.stdout)")
       for file in [
         "dashboard-en.png", "vm-list-en.png", "vm-detail-en.png", "create-refused-en.png",
-        "tasks-en.png", "node-en.png", "dashboard-ja.png",
-        "vm-detail-ja.png",
+        "serial-console-en.png", "display-en.png", "tasks-en.png", "node-en.png",
+        "events-en.png", "dashboard-ja.png", "vm-detail-ja.png", "events-ja.png",
+        "dashboard-tablet-ja.png", "vm-detail-tablet-ja.png", "vm-list-tablet-ja.png",
       ] {
         #expect(FileManager.default.fileExists(atPath: "\(shots)/\(file)"), "\(file)")
       }

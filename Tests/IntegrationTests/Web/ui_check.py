@@ -5,7 +5,10 @@ filters; the VM's page stops and starts it with its buttons (each enabled only w
 allows it); the create form shows the API's message next to a wrong field, then creates web2,
 which runs, is stopped and deleted from its page (after a confirmation; Delete is enabled only
 for a stopped VM); the task list shows the delete
-done; the node page lists its VMs and pools; switching to Japanese relabels the page and is remembered across a reload. Writes a
+done; the node page lists its VMs and pools with its load graph; the event log lists and filters
+the creations; switching to Japanese relabels the pages (event kinds too) and is remembered
+across a reload; at tablet width the pages fit. On web2's pages, the serial console shows its
+boot and carries typed lines both ways, and the VNC display connects through noVNC. Writes a
 screenshot of each page into the given folder.
 
 Usage: ui_check.py BASE_URL NODE_NAME SCREENSHOT_DIR
@@ -78,6 +81,25 @@ def check_consoles(vm):
     browser.save_screenshot(f"{shots}/display-en.png")
 
 
+def points(selector):
+    try:
+        found = browser.find_elements(By.CSS_SELECTOR, selector)
+        return int(found[0].get_attribute("data-points") or 0) if found else 0
+    except StaleElementReferenceException:
+        return 0
+
+
+def row_texts(selector):
+    try:
+        return [row.text for row in browser.find_elements(By.CSS_SELECTOR, f"{selector} tbody tr")]
+    except StaleElementReferenceException:
+        return []
+
+
+def rows(selector):
+    return len(row_texts(selector))
+
+
 def state(selector):
     try:
         found = browser.find_elements(By.CSS_SELECTOR, selector)
@@ -94,6 +116,7 @@ try:
     expect("the node in the nodes table", lambda: node in text("#nodes tbody"))
     expect("one VM running", lambda: "Running: 1" in text("#vm-counts"))
     expect("English headings", lambda: text("h1") == "Overview")
+    expect("the store member healthy", lambda: "healthy" in text("#store-members"))
     browser.save_screenshot(f"{shots}/dashboard-en.png")
 
     browser.get(base + "/#/vms")
@@ -107,6 +130,8 @@ try:
     expect("web1's page says running", lambda: "Running" in text("#vm-status"))
     expect("Start disabled while running",
            lambda: enabled("[data-action=start]") is False)
+    expect("web1's CPU graph has samples", lambda: points("#vm-charts [data-chart=cpu]") >= 1)
+    expect("web1's memory graph names its size", lambda: "128 MiB" in text("#vm-charts [data-chart=memory]"))
     browser.save_screenshot(f"{shots}/vm-detail-en.png")
     browser.find_element(By.CSS_SELECTOR, "[data-action=stop]").click()
     expect("web1 stopped by its Stop button", lambda: "Stopped" in text("#vm-status"))
@@ -150,7 +175,17 @@ try:
     browser.get(base + f"/#/nodes/{node}")
     expect("the node page lists web1", lambda: "web1" in text("#node-vms"))
     expect("the node's pools", lambda: "local" in text("#node-pools"))
+    expect("the node's memory graph has samples", lambda: points("#node-charts [data-chart=memory]") >= 1)
     browser.save_screenshot(f"{shots}/node-en.png")
+
+    browser.get(base + "/#/events")
+    expect("web1's creation in the event log",
+           lambda: "VM created" in text("#event-log") and "web1" in text("#event-log"))
+    Select(browser.find_element(By.CSS_SELECTOR, "#event-filter [name=kind]")).select_by_value("vm.created")
+    expect("the kind filter kept in the address", lambda: "kind=vm.created" in browser.current_url)
+    expect("only creations listed", lambda: rows("#event-log") >= 2 and all(
+        "VM created" in row for row in row_texts("#event-log")))
+    browser.save_screenshot(f"{shots}/events-en.png")
 
     browser.get(base + "/")
     Select(browser.find_element(By.ID, "language")).select_by_value("ja")
@@ -164,6 +199,19 @@ try:
     browser.get(base + "/#/vms/web1")
     expect("web1's page in Japanese", lambda: "実行中" in text("#vm-status"))
     expect("Japanese buttons", lambda: text("[data-action=start]") == "起動")
+    expect("the consoles linked in Japanese", lambda: "シリアルコンソール" in text("body"))
     browser.save_screenshot(f"{shots}/vm-detail-ja.png")
+    browser.get(base + "/#/events")
+    expect("event kinds in Japanese", lambda: "VM 作成" in text("#event-log"))
+    browser.save_screenshot(f"{shots}/events-ja.png")
+
+    # A tablet held upright: the pages fit its width (no sideways scrolling of the page).
+    browser.set_window_size(820, 1180)
+    for name, address in [("dashboard", "/"), ("vm-detail", "/#/vms/web1"), ("vm-list", "/#/vms")]:
+        browser.get(base + address)
+        expect(f"the {name} page drawn at tablet width", lambda: text("main h1") != "")
+        expect(f"the {name} page as wide as a tablet", lambda: browser.execute_script(
+            "return document.documentElement.scrollWidth <= window.innerWidth"))
+        browser.save_screenshot(f"{shots}/{name}-tablet-ja.png")
 finally:
     browser.quit()
