@@ -121,7 +121,12 @@ let package = Package(
       ]),
     .testTarget(
       name: "IntegrationTests",
-      dependencies: ["KazeClient", "KazeModel", "KazeCLI", "KazeTestSupport"],
+      dependencies: [
+        "KazeClient", "KazeModel", "KazeCLI", "KazeTestSupport",
+        .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+        .product(name: "NIOWebSocket", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
       // The browser check the web UI test runs (Python, selenium, Debian's chromium).
       exclude: ["Web/ui_check.py"]),
   ],

@@ -177,4 +177,20 @@ extension KazeClient {
     if let vm { query["vm"] = vm }
     return try await call("GET", "/events", query: query)
   }
+
+  /// A one-use ticket for a console websocket of a running VM (issued by the VM's node).
+  public func consoleTicket(_ name: String, kind: ConsoleKind) async throws -> ConsoleTicket {
+    try await call(
+      "POST", "/vms/\(Self.escape(name))/\(kind == .serial ? "console" : "vnc")/ticket")
+  }
+
+  /// The last `minutes` of a VM's load, measured by its node.
+  public func metrics(vm name: String, minutes: Int = 60) async throws -> MetricSeries {
+    try await call("GET", "/vms/\(Self.escape(name))/metrics", query: ["minutes": "\(minutes)"])
+  }
+
+  /// The last `minutes` of a node's load.
+  public func metrics(node name: String, minutes: Int = 60) async throws -> MetricSeries {
+    try await call("GET", "/nodes/\(Self.escape(name))/metrics", query: ["minutes": "\(minutes)"])
+  }
 }

@@ -54,6 +54,8 @@ struct ErrorReply: Decodable {
   var code: String
   var message: String
   var field: String?
+  var reason: String?
+  var values: [String: String]?
 }
 
 extension TestResponse {

@@ -85,6 +85,35 @@ struct BadInputTests {
     await fixture.close()
   }
 
+  @Test("a refusal names its reason and values, for clients that translate it")
+  func reasons() async throws {
+    let fixture = try await APIFixture.make()
+    try await fixture.test { client in
+      try await client.execute(
+        uri: "/api/v1/vms", method: .post,
+        body: .json(#"{"name":"vm1","image":"tiny","memoryMiB":8}"#)
+      ) { response throws in
+        let reply = try response.decode(ErrorReply.self)
+        #expect(reply.reason == "memory.range")
+        #expect(
+          reply.values == ["value": "8", "min": "16", "max": "4194304", "field": "memoryMiB"])
+      }
+      try await client.execute(
+        uri: "/api/v1/vms", method: .post, body: .json(#"{"name":"Bad_Name","image":"tiny"}"#)
+      ) { response throws in
+        let reply = try response.decode(ErrorReply.self)
+        #expect(reply.reason == "name.invalid")
+        #expect(reply.values?["value"] == "Bad_Name")
+      }
+      try await client.execute(uri: "/api/v1/vms/ghost", method: .get) { response throws in
+        let reply = try response.decode(ErrorReply.self)
+        #expect(reply.reason == "not-found")
+        #expect(reply.values == ["kind": "VM", "name": "ghost"])
+      }
+    }
+    await fixture.close()
+  }
+
   @Test("a duplicate name is a 409 and the first VM is untouched")
   func duplicate() async throws {
     let fixture = try await APIFixture.make()

@@ -105,7 +105,9 @@ extension RealGuests {
       }
     }
 
-    @Test("a VM runs on the node it is placed on; any node shows its console")
+    @Test(
+      "a VM runs on the node it is placed on; any node shows its console, opens its console websockets and its graphs"
+    )
     func runsOnItsNode() async throws {
       let cluster = try ClusterHarness()
       defer { cluster.cleanUp() }
@@ -128,7 +130,43 @@ extension RealGuests {
           try await node.client.console("roamer", lines: 50).lines.contains { $0.hasPrefix("tick") }
             ? true : nil
         }
+        try await consoleSockets(of: "roamer", askedAt: node, owner: owner)
+        let load = try await eventually("roamer's load through \(node.name)", timeout: .seconds(60))
+        {
+          let series = try await node.client.metrics(vm: "roamer", minutes: 5)
+          return series.samples.isEmpty ? nil : series
+        }
+        #expect(load.node == owner.name)
+        #expect(load.samples.allSatisfy { $0.memoryTotalBytes == 192 * 1_048_576 })
+        let ownerLoad = try await node.client.metrics(node: owner.name, minutes: 5)
+        #expect(ownerLoad.node == owner.name)
       }
+    }
+
+    /// Both console websockets of `vm`, with tickets asked of `node`: the ticket names the
+    /// owner's address when `node` is another one; the serial console carries a typed line both
+    /// ways; a ticket works once; the VNC socket speaks RFB.
+    func consoleSockets(
+      of vm: String, askedAt node: KazedHarness, owner: KazedHarness
+    )
+      async throws
+    {
+      let ticket = try await node.client.consoleTicket(vm, kind: .serial)
+      #expect(ticket.node == owner.name)
+      #expect(ticket.address == (node.name == owner.name ? nil : owner.server))
+      let url = ConsoleSocket.url(ticket, askedAt: node.server)
+      let typed = "typed-through-\(node.name)"
+      let session = try await ConsoleSocket.session(
+        url, typing: "\(typed)\r", after: "tick", until: "console input [\(typed)]")
+      #expect(session.received.contains("console input [\(typed)]"))
+      let again = try await ConsoleSocket.session(url, until: "tick", timeout: .seconds(10))
+      #expect(again.closeCode == .policyViolation)
+      #expect(again.received.isEmpty)
+      let display = try await node.client.consoleTicket(vm, kind: .vnc)
+      let rfb = try await ConsoleSocket.session(
+        ConsoleSocket.url(display, askedAt: node.server), until: "RFB 003.008",
+        timeout: .seconds(20))
+      #expect(rfb.received.hasPrefix("RFB 003.008"))
     }
 
     @Test("a cluster CPU baseline is what VMs start with and keep across a migration")

@@ -3,8 +3,8 @@ import Hummingbird
 import KazeModel
 import Logging
 
-/// Turns every error into the API's JSON error body `{code, message, field}` with the right
-/// status. The one place where error codes map to HTTP statuses.
+/// Turns every error into the API's JSON error body `{code, message, field, reason, values}`
+/// with the right status. The one place where error codes map to HTTP statuses.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
   func handle(
     _ request: Request, context: Context,
@@ -51,7 +51,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
   static func response(for error: KazeError) -> Response {
     encode(
-      ErrorBody(code: error.code.rawValue, message: error.description, field: error.field),
+      ErrorBody(
+        code: error.code.rawValue, message: error.description, field: error.field,
+        reason: error.reason, values: error.values),
       status: status(for: error.code))
   }
 

@@ -1,7 +1,7 @@
 // The two consoles of a running VM, each through a websocket of the kazed that runs it, opened
 // with a one-use ticket from the API: the serial port as text (what the guest prints, what you
 // type) and the VGA display through noVNC (served by kazed from Debian's novnc package).
-import { APIError, get, post } from "./api.js";
+import { errorText, get, post } from "./api.js";
 import { element, link } from "./dom.js";
 import { t } from "./i18n.js";
 
@@ -55,7 +55,7 @@ function keepConnected(name, status, connect) {
       });
     } catch (error) {
       connection = null;
-      say("console.failed", { reason: error instanceof APIError ? error.message : String(error) }, true);
+      say("console.failed", { reason: errorText(error) }, true);
     }
   };
   update.leave = () => {

@@ -1,6 +1,6 @@
 // The create-VM form. The API checks every value; its message is shown next to the field it
 // names (`field` in the error reply), and nothing is created until every value is right.
-import { APIError, get, post } from "./api.js";
+import { APIError, errorText, get, post } from "./api.js";
 import { element } from "./dom.js";
 import { t } from "./i18n.js";
 
@@ -59,10 +59,10 @@ export function renderCreateVM(page) {
         : undefined;
       const target = match ? form.querySelector(`#error-${match[1]}`) : undefined;
       if (target) {
-        target.textContent = error.message;
+        target.textContent = errorText(error);
         form.querySelector(`#field-${match[1]}`)?.focus();
       } else {
-        status.textContent = error.message;
+        status.textContent = errorText(error);
       }
     }
   });

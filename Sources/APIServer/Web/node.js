@@ -1,6 +1,6 @@
 // One node: its load over time, its capacity and what is allocated, its storage pools, the VMs
 // it runs, and maintenance (enter moves its VMs away; exit can bring them back).
-import { APIError, get, post } from "./api.js";
+import { errorText, get, post } from "./api.js";
 import { element, facts, link, section, table } from "./dom.js";
 import { formatBytes, formatNumber, t } from "./i18n.js";
 import { chartMinutes, loadCharts } from "./charts.js";
@@ -44,7 +44,7 @@ export function renderNodeDetail(page, _query, name) {
       await work();
     } catch (error) {
       message.className = "error";
-      message.textContent = error instanceof APIError ? error.message : String(error);
+      message.textContent = errorText(error);
     }
     await update();
   };

@@ -1,7 +1,7 @@
 // One VM: what it is, where and how it runs, its disks with their replication state, its HA
 // policy, its load over time, its live migration; the actions a user can take, each enabled only when the VM's state
 // allows it; and links to its consoles.
-import { APIError, get, post, remove } from "./api.js";
+import { errorText, get, post, remove } from "./api.js";
 import { element, facts, link, section, table } from "./dom.js";
 import { formatBytes, formatDate, formatNumber, t } from "./i18n.js";
 import { chartMinutes, loadCharts } from "./charts.js";
@@ -44,7 +44,7 @@ export function renderVMDetail(page, _query, name) {
       await work();
       message.textContent = t("vm.done", { action: label });
     } catch (error) {
-      message.textContent = error instanceof APIError ? error.message : String(error);
+      message.textContent = errorText(error);
       message.className = "error";
     }
     await update();

@@ -119,11 +119,19 @@ public struct ErrorBody: Codable, Sendable, Equatable {
   public var code: String
   public var message: String
   public var field: String?
+  /// A stable key for what went wrong and the values it names (see `KazeError.reason`).
+  public var reason: String?
+  public var values: [String: String]?
 
-  public init(code: String, message: String, field: String? = nil) {
+  public init(
+    code: String, message: String, field: String? = nil, reason: String? = nil,
+    values: [String: String]? = nil
+  ) {
     self.code = code
     self.message = message
     self.field = field
+    self.reason = reason
+    self.values = values
   }
 }
 

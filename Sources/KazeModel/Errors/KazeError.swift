@@ -22,12 +22,22 @@ public struct KazeError: Error, Codable, Sendable, Equatable, CustomStringConver
   public var message: String
   public var field: String?
   public var cause: String?
+  /// What went wrong as a stable key (`memory.range`, `vm.action-state`, …) and the values
+  /// its sentence names, so a client (the web UI) can say it in its own language; `message`
+  /// is the English sentence. Nil for errors that have no key yet.
+  public var reason: String?
+  public var values: [String: String]?
 
-  public init(_ code: Code, _ message: String, field: String? = nil, cause: String? = nil) {
+  public init(
+    _ code: Code, _ message: String, field: String? = nil, cause: String? = nil,
+    reason: String? = nil, values: [String: String]? = nil
+  ) {
     self.code = code
     self.message = message
     self.field = field
     self.cause = cause
+    self.reason = reason
+    self.values = values
   }
 
   public var description: String {
@@ -36,12 +46,18 @@ public struct KazeError: Error, Codable, Sendable, Equatable, CustomStringConver
     return text
   }
 
-  public static func invalid(_ field: String, _ message: String) -> KazeError {
-    KazeError(.invalidArgument, "\(field): \(message)", field: field)
+  public static func invalid(
+    _ field: String, _ message: String, reason: String? = nil, values: [String: String] = [:]
+  ) -> KazeError {
+    KazeError(
+      .invalidArgument, "\(field): \(message)", field: field, reason: reason,
+      values: reason == nil ? nil : values.merging(["field": field]) { mine, _ in mine })
   }
 
   public static func notFound(_ kind: String, _ name: String) -> KazeError {
-    KazeError(.notFound, "\(kind) '\(name)' not found")
+    KazeError(
+      .notFound, "\(kind) '\(name)' not found", reason: "not-found",
+      values: ["kind": kind, "name": name])
   }
 
   /// Wraps any error as a KazeError, keeping it unchanged when it already is one.

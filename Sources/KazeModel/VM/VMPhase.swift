@@ -56,7 +56,9 @@ public enum VMAction: String, Codable, Sendable, CaseIterable {
     if !allowed {
       throw KazeError(
         .invalidState,
-        "cannot \(rawValue) a VM that is \(phase.rawValue) (wanted: \(desired.rawValue))")
+        "cannot \(rawValue) a VM that is \(phase.rawValue) (wanted: \(desired.rawValue))",
+        reason: "vm.action-state",
+        values: ["action": rawValue, "phase": phase.rawValue, "desired": desired.rawValue])
     }
   }
 }

@@ -11,7 +11,8 @@ public enum Validators {
       throw KazeError.invalid(
         field,
         "'\(value)' is not a valid name: use 1-63 lowercase letters, digits and '-', "
-          + "starting and ending with a letter or digit")
+          + "starting and ending with a letter or digit", reason: "name.invalid",
+        values: ["value": value])
     }
   }
 
@@ -22,7 +23,11 @@ public enum Validators {
     guard cpuRange.contains(value) else {
       throw KazeError.invalid(
         field,
-        "\(value) is not allowed: a VM has \(cpuRange.lowerBound) to \(cpuRange.upperBound) CPUs")
+        "\(value) is not allowed: a VM has \(cpuRange.lowerBound) to \(cpuRange.upperBound) CPUs",
+        reason: "cpus.range",
+        values: [
+          "value": "\(value)", "min": "\(cpuRange.lowerBound)", "max": "\(cpuRange.upperBound)",
+        ])
     }
   }
 
@@ -30,8 +35,12 @@ public enum Validators {
     guard memoryRange.contains(value) else {
       throw KazeError.invalid(
         field,
-        "\(value) MiB is not allowed: memory must be \(memoryRange.lowerBound) to \(memoryRange.upperBound) MiB"
-      )
+        "\(value) MiB is not allowed: memory must be \(memoryRange.lowerBound) to \(memoryRange.upperBound) MiB",
+        reason: "memory.range",
+        values: [
+          "value": "\(value)", "min": "\(memoryRange.lowerBound)",
+          "max": "\(memoryRange.upperBound)",
+        ])
     }
   }
 
@@ -61,11 +70,14 @@ public enum Validators {
     guard let shift, let number = Int64(digits), number > 0, number <= Int64.max >> shift
     else {
       throw KazeError.invalid(
-        field, "'\(text)' is not a size: use a positive number with K, M, G or T (e.g. 10G)")
+        field, "'\(text)' is not a size: use a positive number with K, M, G or T (e.g. 10G)",
+        reason: "size.invalid", values: ["value": text])
     }
     let bytes = number << shift
     guard bytes >= minDiskBytes, bytes <= maxDiskBytes else {
-      throw KazeError.invalid(field, "'\(text)' is out of range: a disk is 1M to 64T")
+      throw KazeError.invalid(
+        field, "'\(text)' is out of range: a disk is 1M to 64T", reason: "size.range",
+        values: ["value": text, "min": "1M", "max": "64T"])
     }
     return bytes
   }
@@ -73,7 +85,8 @@ public enum Validators {
   /// Extra kernel arguments: one line, bounded.
   public static func kernelCommandLine(_ value: String, field: String = "cmdline") throws {
     if value.count > 1024 || value.contains("\n") {
-      throw KazeError.invalid(field, "must be one line of at most 1024 characters")
+      throw KazeError.invalid(
+        field, "must be one line of at most 1024 characters", reason: "cmdline.invalid")
     }
   }
 
@@ -86,7 +99,8 @@ public enum Validators {
       && (UInt8(parts[0], radix: 16) ?? 1) & 1 == 0
     if !valid {
       throw KazeError.invalid(
-        field, "'\(value)' is not a unicast MAC address like 52:54:00:12:34:56")
+        field, "'\(value)' is not a unicast MAC address like 52:54:00:12:34:56",
+        reason: "mac.invalid", values: ["value": value])
     }
   }
 
@@ -96,7 +110,9 @@ public enum Validators {
       !value.isEmpty && value.count <= 15
       && value.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) }
     if !ok {
-      throw KazeError.invalid(field, "'\(value)' is not a network interface name (1-15 characters)")
+      throw KazeError.invalid(
+        field, "'\(value)' is not a network interface name (1-15 characters)",
+        reason: "interface.invalid", values: ["value": value])
     }
   }
 }

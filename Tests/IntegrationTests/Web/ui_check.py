@@ -200,10 +200,26 @@ try:
     expect("web1's page in Japanese", lambda: "実行中" in text("#vm-status"))
     expect("Japanese buttons", lambda: text("[data-action=start]") == "起動")
     expect("the consoles linked in Japanese", lambda: "シリアルコンソール" in text("body"))
+    # One node: nowhere to migrate to. The refusal has no translated sentence, so its kind comes
+    # first in Japanese, then the server's words.
+    browser.find_element(By.CSS_SELECTOR, "[data-action=migrate]").click()
+    expect("the API's refusal of a migration labelled in Japanese", lambda: any(
+        text("#vm-message").startswith(prefix + ": ")
+        for prefix in ("今はできません", "資源が足りません", "入力が正しくありません", "競合しています")))
     browser.save_screenshot(f"{shots}/vm-detail-ja.png")
     browser.get(base + "/#/events")
     expect("event kinds in Japanese", lambda: "VM 作成" in text("#event-log"))
     browser.save_screenshot(f"{shots}/events-ja.png")
+    browser.get(base + "/#/create")
+    expect("the form in Japanese", lambda: "tiny" in text("#field-image"))
+    browser.find_element(By.ID, "field-name").send_keys("web3")
+    memory = browser.find_element(By.ID, "field-memoryMiB")
+    memory.clear()
+    memory.send_keys("8")
+    browser.find_element(By.ID, "create-submit").click()
+    expect("the memory refusal in Japanese next to its field",
+           lambda: "メモリ 8 MiB は指定できません" in text("#error-memoryMiB"))
+    browser.save_screenshot(f"{shots}/create-refused-ja.png")
 
     # A tablet held upright: the pages fit its width (no sideways scrolling of the page).
     browser.set_window_size(820, 1180)
