@@ -44,7 +44,8 @@ timeout 8 "${KAZE[@]}" vm console demo --lines 5 --follow || true
 cat <<EOT
 
 Kaze is running: kazed (pid $(cat "$DATA/kazed.pid")) serves the web UI at http://$LISTEN/
-(English and Japanese) and the REST API at http://$LISTEN/api/v1
+(English and Japanese; demo's consoles: http://$LISTEN/#/vms/demo/console and
+http://$LISTEN/#/vms/demo/display) and the REST API at http://$LISTEN/api/v1
 (OpenAPI document: http://$LISTEN/api/v1/openapi.yaml). The CLI is $BIN/kaze:
 
   export PATH=$BIN:\$PATH KAZE_SERVER=$LISTEN
