@@ -18,6 +18,8 @@ public actor NodeAgent {
   var mirrors: [String: MirrorLink] = [:]
   /// Whether any VM assigned here has replicated disks (else the replica monitor stays idle).
   var runsReplicatedVMs = false
+  /// The VMs assigned to this node at the last reconcile round (what the metrics sampler reads).
+  var assignedVMs: [VM] = []
   let kick: AsyncStream<Void>.Continuation
   private let kicks: AsyncStream<Void>
   /// Kills this node's HA QEMUs if its lease goes unrenewed (see `FencingWatchdog`).
@@ -210,6 +212,7 @@ public actor NodeAgent {
       await reconcileReplicaExports(vms: all, replications: replications)
     }
     let vms = all.filter { $0.node == config.name }
+    assignedVMs = vms
     runsReplicatedVMs = vms.contains { Replication.isReplicated($0) }
     // A VM being sent elsewhere belongs to the migration driver, whatever state QEMU is in.
     for vm in vms where !outgoing.contains(vm.name) { await reconcile(vm) }

@@ -23,7 +23,8 @@ public actor MetricsRecorder: MetricsSource {
   private var last: [MetricSubject: Reading] = [:]
   private var samples: [MetricSubject: [MetricSample]] = [:]
 
-  public init(nodeName: String, interval: Duration = .seconds(5), keep: Duration = .seconds(3600)) {
+  public init(nodeName: String, interval: Duration = .seconds(10), keep: Duration = .seconds(3600))
+  {
     self.nodeName = nodeName
     self.interval = interval
     self.capacity = max(1, Int(keep.seconds / interval.seconds))

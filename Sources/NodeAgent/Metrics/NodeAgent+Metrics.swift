@@ -3,42 +3,59 @@ import Hypervisor
 import KazeModel
 import Networking
 
-/// Every few seconds, reads this node's counters and those of each QEMU it runs into the
+/// Every `metrics.interval`, reads this node's counters and those of each QEMU it runs into the
 /// metrics recorder that the API's graphs read.
 extension NodeAgent {
   static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
   func runMetrics() async {
     while !Task.isCancelled {
-      if let reading = try? await runBlocking({ Self.nodeReading() }) {
-        await metrics.record(
-          .node(config.name), reading, cpus: ProcessInfo.processInfo.activeProcessorCount)
-      }
-      var running: Set<UUID> = []
-      let vms = (try? await repository.vms()) ?? []
-      for vm in vms {
-        let name = vm.name
-        guard let runtime = runtimes[name], let process = runtime.process,
-          process.vmID == vm.id
-        else { continue }
-        running.insert(vm.id)
-        let monitor = runtime.monitor
-        let disks = (try? await monitor?.blockStats()) ?? (0, 0)
-        let taps = vm.spec.nics.indices.compactMap { index -> String? in
-          guard case .bridge = vm.spec.nics[index].kind else { return nil }
-          return MACAddress.tapName(vmID: vm.id, index: index)
-        }
-        let reading = try? await runBlocking {
-          Self.vmReading(
-            pid: process.pid, memoryMiB: vm.spec.memoryMiB, disks: disks, taps: taps)
-        }
-        if let reading = reading ?? nil, runtimes[name]?.process == process {
-          await metrics.record(.vm(vm.id), reading, cpus: vm.spec.cpus)
-        }
-      }
-      await metrics.keepOnly(vms: running)
+      await sampleLoad()
       try? await Task.sleep(for: metrics.interval)
     }
+  }
+
+  /// One round: QMP for the guests' disk bytes, then every /proc and /sys read in one go.
+  private func sampleLoad() async {
+    struct Guest: Sendable {
+      var vm: VM
+      var process: QEMUProcess
+      var disks: (read: UInt64, written: UInt64)
+      var taps: [String]
+    }
+    var guests: [Guest] = []
+    for vm in assignedVMs {
+      guard let runtime = runtimes[vm.name], let process = runtime.process,
+        process.vmID == vm.id
+      else { continue }
+      let disks = (try? await runtime.monitor?.blockStats()) ?? (0, 0)
+      let taps = vm.spec.nics.indices.compactMap { index -> String? in
+        guard case .bridge = vm.spec.nics[index].kind else { return nil }
+        return MACAddress.tapName(vmID: vm.id, index: index)
+      }
+      guests.append(Guest(vm: vm, process: process, disks: disks, taps: taps))
+    }
+    let snapshot = guests
+    let readings = try? await runBlocking {
+      (
+        Self.nodeReading(),
+        snapshot.map {
+          Self.vmReading(
+            pid: $0.process.pid, memoryMiB: $0.vm.spec.memoryMiB, disks: $0.disks, taps: $0.taps)
+        }
+      )
+    }
+    guard let (node, vms) = readings else { return }
+    if let node {
+      await metrics.record(
+        .node(config.name), node, cpus: ProcessInfo.processInfo.activeProcessorCount)
+    }
+    for (guest, reading) in zip(guests, vms) {
+      // Skip a QEMU that went away meanwhile (its counters would start a new series).
+      guard let reading, runtimes[guest.vm.name]?.process == guest.process else { continue }
+      await metrics.record(.vm(guest.vm.id), reading, cpus: guest.vm.spec.cpus)
+    }
+    await metrics.keepOnly(vms: Set(guests.map(\.vm.id)))
   }
 
   static func nodeReading() -> MetricsRecorder.Reading? {
