@@ -54,22 +54,22 @@ struct ConsoleSockets: Sendable {
     if !history.isEmpty { try await outbound.write(.binary(ByteBuffer(bytes: history))) }
     let hub = environment.consoles.serial
     let viewer = await hub.attach(socket: files.serialSocket)
-    let consoleEnded = try await withThrowingTaskGroup(of: Bool.self) { group in
+    try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask {
         for await bytes in viewer.output { try await outbound.write(.binary(bytes)) }
-        return true
+        // The console ended (QEMU went away) unless the viewer left first: say so, and the
+        // browser's answer to the close ends the inbound side too.
+        if !Task.isCancelled {
+          try? await outbound.close(.normalClosure, reason: "the console closed (the VM stopped)")
+        }
       }
       group.addTask {
         for try await frame in inbound { viewer.input.yield(frame.data) }
-        return false
       }
       defer { group.cancelAll() }
-      return try await group.next() ?? false
+      try await group.next()
     }
     await hub.detach(socket: files.serialSocket, viewer: viewer.id)
-    if consoleEnded {
-      try? await outbound.close(.normalClosure, reason: "the console closed (the VM stopped)")
-    }
   }
 
   /// One VNC connection per viewer (QEMU's VNC server shares the display between them).
@@ -86,7 +86,15 @@ struct ConsoleSockets: Sendable {
     try await connection.executeThenClose { display, keyboard in
       try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {
-          for try await bytes in display { try await outbound.write(.binary(bytes)) }
+          do {
+            for try await bytes in display { try await outbound.write(.binary(bytes)) }
+          } catch is CancellationError {
+            return
+          } catch {}
+          if !Task.isCancelled {
+            try? await outbound.close(
+              .normalClosure, reason: "the display closed (the VM stopped)")
+          }
         }
         group.addTask {
           for try await frame in inbound { try await keyboard.write(frame.data) }
@@ -95,6 +103,5 @@ struct ConsoleSockets: Sendable {
         try await group.next()
       }
     }
-    try? await outbound.close(.normalClosure, reason: "the display closed (the VM stopped)")
   }
 }

@@ -5,17 +5,29 @@ import { element } from "./dom.js";
 import { t } from "./i18n.js";
 
 // Form inputs by the API field their errors name (a prefix: `nics[0].network` → the network).
+// Disk N's inputs are `diskSize`/`diskPool` for the first disk and `diskSize-N`/`diskPool-N`
+// for the ones added with "Add a disk".
 const fields = [
   ["name", "name"],
   ["image", "image"],
   ["cpus", "cpus"],
   ["memoryMiB", "memoryMiB"],
-  ["disks[0].size", "diskSize"],
-  ["disks[0].pool", "diskPool"],
   ["nics", "network"],
   ["osType", "osType"],
   ["ha", "ha"],
 ];
+
+function diskKey(name, index) {
+  return index === 0 ? name : `${name}-${index}`;
+}
+
+// The input an error's field names: `disks[1].pool` → the pool of the form's second disk (its
+// number in `order`: a removed disk leaves a gap).
+function inputFor(field, order) {
+  const disk = field.match(/^disks\[(\d+)\]\.(size|pool)/);
+  if (disk) return diskKey(disk[2] === "size" ? "diskSize" : "diskPool", order[Number(disk[1])] ?? 0);
+  return fields.find(([prefix]) => field.startsWith(prefix))?.[1];
+}
 
 export function renderCreateVM(page) {
   const form = element("form", { id: "create-vm", class: "form", novalidate: "" });
@@ -23,8 +35,29 @@ export function renderCreateVM(page) {
   page.replaceChildren(element("h1", {}, t("create.title")), form, status);
 
   const image = element("select", { name: "image", id: "field-image" });
-  const pool = element("select", { name: "diskPool", id: "field-diskPool" });
-  pool.append(element("option", { value: "" }, t("create.pool.image")));
+  const disks = element("fieldset", { id: "create-disks", class: "disks" });
+  disks.append(element("legend", {}, t("create.disks")));
+  let pools = [];
+  let diskCount = 0;
+  const addDisk = () => {
+    const index = diskCount++;
+    const pool = element("select", { name: diskKey("diskPool", index), id: `field-${diskKey("diskPool", index)}` });
+    pool.append(element("option", { value: "" }, t("create.pool.image")));
+    for (const name of pools) pool.append(element("option", { value: name }, name));
+    const size = element("input", { name: diskKey("diskSize", index), id: `field-${diskKey("diskSize", index)}`, value: index === 0 ? "10G" : "" });
+    const group = element("div", { class: "disk", "data-disk": String(index) },
+      row("diskSize", size, index), row("diskPool", pool, index));
+    if (index > 0) {
+      const removal = element("button", { type: "button", class: "remove-disk" }, t("create.disk.remove"));
+      removal.addEventListener("click", () => group.remove());
+      group.append(removal);
+    }
+    disks.insertBefore(group, more);
+  };
+  const more = element("button", { type: "button", id: "add-disk" }, t("create.disk.add"));
+  more.addEventListener("click", addDisk);
+  disks.append(more);
+  addDisk();
   form.append(
     row("name", element("input", { name: "name", id: "field-name", autocomplete: "off" })),
     row("image", image),
@@ -33,8 +66,7 @@ export function renderCreateVM(page) {
       "memoryMiB",
       element("input", { name: "memoryMiB", id: "field-memoryMiB", value: "512", inputmode: "numeric" }),
     ),
-    row("diskSize", element("input", { name: "diskSize", id: "field-diskSize", value: "10G" })),
-    row("diskPool", pool),
+    disks,
     row("network", choices("network", [["user", t("create.network.user")]])),
     row("osType", choices("osType", ["linux", "windows", "other"].map((os) => [os, t(`os.${os}`)]))),
     check("ha"),
@@ -54,13 +86,12 @@ export function renderCreateVM(page) {
     } catch (error) {
       status.className = "error";
       status.textContent = error instanceof APIError ? t("create.refused") : String(error);
-      const match = error instanceof APIError && error.field
-        ? fields.find(([field]) => error.field.startsWith(field))
-        : undefined;
-      const target = match ? form.querySelector(`#error-${match[1]}`) : undefined;
+      const key =
+        error instanceof APIError && error.field ? inputFor(error.field, diskIndexes(values)) : undefined;
+      const target = key ? form.querySelector(`#error-${key}`) : undefined;
       if (target) {
         target.textContent = errorText(error);
-        form.querySelector(`#field-${match[1]}`)?.focus();
+        form.querySelector(`#field-${key}`)?.focus();
       } else {
         status.textContent = errorText(error);
       }
@@ -71,8 +102,10 @@ export function renderCreateVM(page) {
     if (image.options.length > 0) return;
     const [images, nodes] = await Promise.all([get("/images"), get("/nodes")]);
     for (const entry of images) image.append(element("option", { value: entry.name }, entry.name));
-    const pools = [...new Set(nodes.flatMap((view) => view.node.pools.map((p) => p.name)))].sort();
-    for (const name of pools) pool.append(element("option", { value: name }, name));
+    pools = [...new Set(nodes.flatMap((view) => view.node.pools.map((p) => p.name)))].sort();
+    for (const select of form.querySelectorAll("select[name^=diskPool]")) {
+      for (const name of pools) select.append(element("option", { value: name }, name));
+    }
   };
 }
 
@@ -85,7 +118,10 @@ function request(values) {
     image: values.image,
     cpus: number(values.cpus),
     memoryMiB: number(values.memoryMiB),
-    disks: [{ size: values.diskSize, ...(values.diskPool ? { pool: values.diskPool } : {}) }],
+    disks: diskIndexes(values).map((index) => {
+      const pool = values[diskKey("diskPool", index)];
+      return { size: values[diskKey("diskSize", index)], ...(pool ? { pool } : {}) };
+    }),
     nics: [{ network: values.network }],
     osType: values.osType,
     start: values.start === "on",
@@ -94,9 +130,18 @@ function request(values) {
   return body;
 }
 
-function row(key, input) {
-  const label = element("label", { for: input.id }, t(`create.${key}`));
-  const error = element("span", { class: "field-error", id: `error-${key}`, "aria-live": "polite" });
+// The disks the form holds, in order (a removed disk leaves a gap in the numbers).
+function diskIndexes(values) {
+  return Object.keys(values)
+    .map((name) => name.match(/^diskSize(?:-(\d+))?$/))
+    .filter(Boolean)
+    .map((match) => Number(match[1] ?? 0))
+    .sort((a, b) => a - b);
+}
+
+function row(key, input, index = 0) {
+  const label = element("label", { for: input.id }, t(`create.${key}`, { number: index + 1 }));
+  const error = element("span", { class: "field-error", id: `error-${diskKey(key, index)}`, "aria-live": "polite" });
   input.setAttribute("aria-describedby", error.id);
   return element("div", { class: "field" }, label, input, error);
 }

@@ -1,5 +1,5 @@
 // The dashboard: the cluster's health (quorum, leader, each store member), nodes with their
-// load, VMs by state, recent events.
+// CPU and memory use and what is allocated on them, VMs by state, recent events.
 import { get } from "./api.js";
 import { element, facts, link, section, table } from "./dom.js";
 import { formatBytes, formatNumber, t } from "./i18n.js";
@@ -19,14 +19,24 @@ export function renderDashboard(page) {
       get("/vms"),
       get("/events?limit=15"),
     ]);
-    const data = JSON.stringify([cluster, nodes, vms.map((view) => view.status.phase), events]);
+    // Each node's latest load sample, measured by the node itself (none while it is offline).
+    const loads = await Promise.all(
+      nodes.map((view) =>
+        view.state === "offline"
+          ? null
+          : get(`/nodes/${encodeURIComponent(view.node.name)}/metrics?minutes=1`)
+              .then((series) => series.samples.at(-1) ?? null)
+              .catch(() => null),
+      ),
+    );
+    const data = JSON.stringify([cluster, nodes, loads, vms.map((view) => view.status.phase), events]);
     if (data === shown) return;
     shown = data;
     const counts = Object.fromEntries(phases.map((phase) => [phase, 0]));
     for (const view of vms) counts[view.status.phase] = (counts[view.status.phase] ?? 0) + 1;
     content.replaceChildren(
       section("dashboard.cluster", facts("cluster", clusterFacts(cluster))),
-      section("dashboard.nodes", nodeTable(nodes)),
+      section("dashboard.nodes", nodeTable(nodes, loads)),
       section("dashboard.vms", vmCounts(counts, vms.length)),
       section("dashboard.members", memberTable(cluster.store.members)),
       section("dashboard.events", ...eventList(events)),
@@ -42,12 +52,16 @@ function clusterFacts(cluster) {
   ];
 }
 
-function nodeTable(nodes) {
-  const headers = ["node.name", "node.state", "node.vms", "node.cpus", "node.memory"];
-  const rows = nodes.map((view) => [
+function nodeTable(nodes, loads) {
+  const headers = ["node.name", "node.state", "node.vms", "node.cpu-use", "node.memory-use", "node.cpus", "node.memory"];
+  const rows = nodes.map((view, index) => [
     link(`#/nodes/${encodeURIComponent(view.node.name)}`, view.node.name),
     t(`node.state.${view.state}`),
     formatNumber(view.vmCount),
+    loads[index] ? formatNumber(loads[index].cpuPercent / 100, { style: "percent", maximumFractionDigits: 1 }) : "—",
+    loads[index]
+      ? t("node.used", { used: formatBytes(loads[index].memoryUsedBytes), total: formatBytes(loads[index].memoryTotalBytes) })
+      : "—",
     t("node.used", { used: formatNumber(view.allocatedCPUs), total: formatNumber(view.node.cpus) }),
     t("node.used", {
       used: formatBytes(view.allocatedMemoryMiB * 1048576),
