@@ -26,12 +26,14 @@ public struct MigrationPlanner: Sendable {
       vm.desired != .stopped
     else {
       throw KazeError(
-        .invalidState, "\(name) is \(status.phase.rawValue); only a running VM can be live-migrated"
-      )
+        .invalidState,
+        "\(name) is \(status.phase.rawValue); only a running VM can be live-migrated",
+        reason: "migration.not-running", values: ["vm": name, "phase": status.phase.rawValue])
     }
     if let current = try await repository.migration(name), current.isActive {
       throw KazeError(
-        .conflict, "\(name) is already migrating to \(current.target) (\(current.state.rawValue))")
+        .conflict, "\(name) is already migrating to \(current.target) (\(current.state.rawValue))",
+        reason: "migration.active", values: ["vm": name, "target": current.target])
     }
     let nodes = try await repository.nodes()
     guard let source = nodes.first(where: { $0.name == sourceName }) else {
