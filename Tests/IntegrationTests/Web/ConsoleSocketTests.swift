@@ -13,10 +13,7 @@ extension RealGuests {
       let node = try KazedHarness()
       defer { node.cleanUp() }
       try await node.start()
-      let image = try TestEnvironment.testImage()
-      _ = try await node.client.importImage(
-        ImportImageRequest(
-          name: "tiny", kernel: image.kernel, initrd: image.initrd, cmdline: "quiet"))
+      try await node.importTestImage()
       _ = try await node.client.createVM(
         CreateVMRequest(name: "con", image: "tiny", memoryMiB: 128, start: true))
       try await eventually("con ticking", timeout: .seconds(90)) {

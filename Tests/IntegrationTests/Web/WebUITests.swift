@@ -14,10 +14,7 @@ extension RealGuests {
       let node = try KazedHarness()
       defer { node.cleanUp() }
       try await node.start()
-      let image = try TestEnvironment.testImage()
-      _ = try await node.client.importImage(
-        ImportImageRequest(
-          name: "tiny", kernel: image.kernel, initrd: image.initrd, cmdline: "quiet"))
+      try await node.importTestImage()
       _ = try await node.client.createVM(
         CreateVMRequest(name: "web1", image: "tiny", memoryMiB: 128, start: true))
       try await eventually("web1 running", timeout: .seconds(60)) {
