@@ -59,6 +59,7 @@ public actor NodeAgent {
       // The liveness key first, then the record: a leader that saw the record without the key
       // (while this node reattaches its QEMUs) would take the node for lost.
       for await _ in leased { break }
+      try Task.checkCancellation()
       try await registration.register()
       try await recover()
       group.addTask { [repository, kick] in
