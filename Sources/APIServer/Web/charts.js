@@ -77,8 +77,16 @@ function chart(kind, values, top, format, total) {
         path.setAttribute("class", `line line-${index}`);
         svg.append(path);
       });
-      const now = values(latest).map((v, index) => (names[index] ? `${t(names[index])} ${format(v)}` : format(v)));
-      caption.textContent = `${t(`chart.${kind}`)}: ${now.join(", ")}${total ? ` ${total(latest)}` : ""}`;
+      // The caption names each line's latest value, with a swatch of the line's colour.
+      const parts = values(latest).map((v, index) => {
+        const text = names[index] ? `${t(names[index])} ${format(v)}` : format(v);
+        return names.length > 1
+          ? element("span", { class: "series" }, element("span", { class: `swatch line-${index}` }), text)
+          : text;
+      });
+      caption.replaceChildren(`${t(`chart.${kind}`)}: `);
+      parts.forEach((part, index) => caption.append(...(index > 0 ? [", "] : []), part));
+      if (total) caption.append(` ${total(latest)}`);
       svg.setAttribute("aria-label", caption.textContent);
       figure.dataset.points = String(usable.length);
     },

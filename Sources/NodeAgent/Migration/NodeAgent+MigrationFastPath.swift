@@ -53,21 +53,43 @@ extension NodeAgent {
     let clock = ContinuousClock()
     var receivedAt: ContinuousClock.Instant?
     var lastRead = clock.now
+    var failures = 0
+    var completedAt: ContinuousClock.Instant?
     while let runtime = runtimes[name], runtime.incomingMigration == migration.id,
       let monitor = runtime.monitor
     {
-      // QEMU says "inmigrate" until the stream ended, then "paused" (it was started with -S).
-      guard let status = try? await monitor.status() else { return }
-      if receivedAt == nil && status != "inmigrate" { receivedAt = clock.now }
-      if receivedAt != nil || clock.now - lastRead > .milliseconds(500) {
-        lastRead = clock.now
-        guard let record = try? await repository.migration(name), record.id == migration.id,
-          record.state != .failed
-        else { return }
-        if record.state == .completed, let vm = try? await repository.vm(name),
-          vm.node == config.name
-        {
-          await switchToReusedCopies(record, vm: vm, receivedAt: receivedAt)
+      // A slow or failed answer (QEMU busy with the stream, a store hiccup) is tried again:
+      // leaving it to the reconcile loop would add up to a second to the guest's pause. QEMU
+      // gone for good ends the wait after about a second of failures.
+      do {
+        // QEMU says "inmigrate" until the stream ended, then "paused" (it was started with -S).
+        let status = try await monitor.status()
+        if receivedAt == nil && status != "inmigrate" { receivedAt = clock.now }
+        if receivedAt != nil || completedAt != nil || clock.now - lastRead > .milliseconds(500) {
+          lastRead = clock.now
+          guard let record = try await repository.migration(name), record.id == migration.id,
+            record.state != .failed
+          else { return }
+          // The source records "completed" when it has sent everything, which can be before
+          // this QEMU has read it all (a busy node): switch once it has, so the measured
+          // switch-over starts when the stream ended here. (A QEMU still "inmigrate" 5 s after
+          // that is switched anyway: `cont` then makes it run as soon as the stream ends.)
+          if record.state == .completed {
+            completedAt = completedAt ?? clock.now
+          }
+          if let completed = completedAt,
+            receivedAt != nil || clock.now - completed > .seconds(5),
+            let vm = try await repository.vm(name), vm.node == config.name
+          {
+            await switchToReusedCopies(record, vm: vm, receivedAt: receivedAt)
+            return
+          }
+        }
+        failures = 0
+      } catch {
+        failures += 1
+        if failures >= 50 {
+          logger.warning("\(name): stopped waiting for the hand-over: \(error)")
           return
         }
       }
