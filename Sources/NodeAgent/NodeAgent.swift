@@ -37,7 +37,7 @@ public actor NodeAgent {
       } ?? [], logger: logger)
     self.repository = Repository(store: store)
     self.logger = logger
-    self.metrics = MetricsRecorder(nodeName: config.name)
+    self.metrics = MetricsRecorder()
     (kicks, kick) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
   }
 

@@ -61,8 +61,7 @@ struct MetricsTests {
 
   @Test("samples are rates between readings, scaled to the CPUs, and only the last hour is kept")
   func recorder() async {
-    let recorder = MetricsRecorder(
-      nodeName: "n1", interval: .seconds(5), keep: .seconds(15))
+    let recorder = MetricsRecorder(interval: .seconds(5), keep: .seconds(15))
     let start = ContinuousClock.now
     let id = UUID()
     func reading(_ seconds: Int, cpu: Double, read: UInt64) -> MetricsRecorder.Reading {

@@ -70,10 +70,7 @@ struct ConsoleController<Context: RequestContext>: Sendable {
 
   private func logPath(_ context: Context) async throws -> String {
     let vm = try await repository.requireVM(try context.name())
-    guard let node = vm.node else {
-      throw KazeError(
-        .invalidState, "\(vm.name) has not been placed on a node yet; it has no console")
-    }
+    let node = try NodeProxy.node(of: vm, lacking: "console")
     guard node == environment.nodeName else {
       let address = try await repository.nodes().first { $0.name == node }?.address ?? "?"
       throw KazeError(

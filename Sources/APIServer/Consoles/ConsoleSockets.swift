@@ -7,7 +7,8 @@ import NIOCore
 
 /// The console websockets: GET /api/v1/vms/{name}/console/ws (serial, text both ways) and
 /// …/vnc/ws (RFB bytes both ways, for noVNC), each relayed only with a live ticket issued by
-/// this node (checked after the upgrade; a bad one closes the socket with the reason). QEMU's sockets are in the VM's run folder; nothing listens on a TCP port for them.
+/// this node (checked after the upgrade; a bad one closes the socket with the reason). QEMU's
+/// sockets are in the VM's run folder; nothing listens on a TCP port for them.
 struct ConsoleSockets: Sendable {
   let environment: APIEnvironment
   var repository: Repository { environment.repository }
@@ -88,9 +89,8 @@ struct ConsoleSockets: Sendable {
         group.addTask {
           do {
             for try await bytes in display { try await outbound.write(.binary(bytes)) }
-          } catch is CancellationError {
-            return
           } catch {}
+          // QEMU closed the display unless the viewer left first (this task is then cancelled).
           if !Task.isCancelled {
             try? await outbound.close(
               .normalClosure, reason: "the display closed (the VM stopped)")

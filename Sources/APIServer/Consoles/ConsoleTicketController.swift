@@ -23,20 +23,13 @@ struct ConsoleTicketController<Context: RequestContext>: Sendable {
 
   func issue(_ kind: ConsoleKind, request: Request, context: Context) async throws -> Response {
     let vm = try await repository.requireVM(try context.name())
-    guard let node = vm.node else {
-      throw KazeError(
-        .invalidState, "\(vm.name) has not been placed on a node yet; it has no console")
-    }
+    let node = try NodeProxy.node(of: vm, lacking: "console")
     if node != environment.nodeName {
       let answer = try await NodeProxy(repository: repository).fetch(request, from: node)
       guard answer.status == .ok,
         var ticket = try? APIJSON.decoder.decode(
           ConsoleTicket.self, from: answer.body)
-      else {
-        return Response(
-          status: answer.status, headers: [.contentType: answer.contentType],
-          body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
-      }
+      else { return answer.response }
       ticket.address = answer.address
       return try APIJSON.response(ticket)
     }

@@ -28,9 +28,7 @@ struct MetricsController<Context: RequestContext>: Sendable {
 
   func vm(_ request: Request, context: Context) async throws -> Response {
     let vm = try await repository.requireVM(try context.name())
-    guard let node = vm.node else {
-      throw KazeError(.invalidState, "\(vm.name) has not been placed on a node yet; it has no load")
-    }
+    let node = try NodeProxy.node(of: vm, lacking: "load")
     if node != environment.nodeName {
       return try await NodeProxy(repository: repository).forward(request, to: node)
     }

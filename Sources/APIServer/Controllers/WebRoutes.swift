@@ -4,8 +4,9 @@ import KazeModel
 
 /// Serves the web UI: `/` is its page, `/ui/<file>` its modules, styles and translations — the
 /// files of the bundle's `Web` folder — and `/novnc/<file>` the noVNC client's modules where
-/// Debian's `novnc` package installs them. All are read once when the routes are made; only
-/// those paths are routes, so no part of a request ever reaches the file system.
+/// Debian's `novnc` package installs them. The UI's files are read once when the routes are
+/// made, noVNC's are listed then and read when asked for; only those paths are routes, so no
+/// part of a request ever chooses a file.
 struct WebRoutes {
   struct Asset {
     var bytes: Data

@@ -12,19 +12,36 @@ import KazeModel
 struct NodeProxy: Sendable {
   let repository: Repository
 
-  func forward(_ request: Request, to node: String) async throws -> Response {
-    let answer = try await fetch(request, from: node)
-    return Response(
-      status: answer.status, headers: [.contentType: answer.contentType],
-      body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
+  /// What the other node answered, and where it was reached.
+  struct Answer {
+    var status: HTTPResponse.Status
+    var contentType: String
+    var body: Data
+    var address: String
+
+    /// The answer passed on as it came.
+    var response: Response {
+      Response(
+        status: status, headers: [.contentType: contentType],
+        body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
   }
 
-  /// What `node` answers to the same method and path; `address` is where it was reached.
-  func fetch(
-    _ request: Request, from node: String
-  ) async throws -> (
-    status: HTTPResponse.Status, contentType: String, body: Data, address: String
-  ) {
+  /// The node `vm` runs on, the one to ask; a VM not placed yet has none, and so no `what`.
+  static func node(of vm: VM, lacking what: String) throws -> String {
+    guard let node = vm.node else {
+      throw KazeError(
+        .invalidState, "\(vm.name) has not been placed on a node yet; it has no \(what)")
+    }
+    return node
+  }
+
+  func forward(_ request: Request, to node: String) async throws -> Response {
+    try await fetch(request, from: node).response
+  }
+
+  /// What `node` answers to the same method and path.
+  func fetch(_ request: Request, from node: String) async throws -> Answer {
     guard let address = try await repository.nodes().first(where: { $0.name == node })?.address,
       let url = URL(string: "http://\(address)\(request.uri.path)?\(request.uri.query ?? "")")
     else {
@@ -40,9 +57,9 @@ struct NodeProxy: Sendable {
         .unavailable, "node \(node) at \(address) does not answer", cause: "\(error)")
     }
     let http = response as? HTTPURLResponse
-    return (
-      HTTPResponse.Status(code: http?.statusCode ?? 502),
-      http?.value(forHTTPHeaderField: "Content-Type") ?? "application/json", data, address
-    )
+    return Answer(
+      status: HTTPResponse.Status(code: http?.statusCode ?? 502),
+      contentType: http?.value(forHTTPHeaderField: "Content-Type") ?? "application/json",
+      body: data, address: address)
   }
 }

@@ -4,6 +4,7 @@
 import { errorText, get, post } from "./api.js";
 import { element, link } from "./dom.js";
 import { t } from "./i18n.js";
+import { hasProcess } from "./vm.js";
 
 const kept = 200_000; // characters of serial output kept on the page
 const keys = {
@@ -24,10 +25,6 @@ function header(name, titleKey, status, ...tools) {
     element("p", {}, link(`#/vms/${encodeURIComponent(name)}`, t("console.back", { name }))),
     element("div", { class: "actions" }, status, ...tools),
   ];
-}
-
-function hasProcess(phase) {
-  return ["starting", "running", "paused", "stopping"].includes(phase);
 }
 
 // Keeps one console connected while the page is open: connects when the VM has a QEMU, says

@@ -1,7 +1,7 @@
 // One VM: what it is, where and how it runs, its disks with their replication state, its HA
 // policy, its load over time, its live migration; the actions a user can take, each enabled only when the VM's state
 // allows it; and links to its consoles.
-import { errorText, get, post, remove } from "./api.js";
+import { APIError, errorText, get, post, remove } from "./api.js";
 import { element, facts, link, section, table } from "./dom.js";
 import { formatBytes, formatDate, formatNumber, t } from "./i18n.js";
 import { chartMinutes, loadCharts } from "./charts.js";
@@ -17,7 +17,8 @@ const actions = {
   delete: (phase) => !hasProcess(phase),
 };
 
-function hasProcess(phase) {
+// Whether a QEMU exists for a VM in this phase (VMPhase.hasProcess).
+export function hasProcess(phase) {
   return ["starting", "running", "paused", "stopping"].includes(phase);
 }
 
@@ -75,14 +76,21 @@ export function renderVMDetail(page, _query, name) {
   let shown = "";
   let shownMigration = "";
   const update = async () => {
-    const [current, nodes, moves] = await Promise.all([get(path), get("/nodes"), get("/migrations")]);
+    // The VM's migration record is its latest one (none: 404).
+    const [current, nodes, latest] = await Promise.all([
+      get(path),
+      get("/nodes"),
+      get(`${path}/migration`).catch((error) => {
+        if (error instanceof APIError && error.code === "notFound") return undefined;
+        throw error;
+      }),
+    ]);
     view = current;
     charts.update(
       hasProcess(view.status.phase)
         ? await get(`${path}/metrics?minutes=${chartMinutes}`).catch(() => ({ samples: [] }))
         : { samples: [] },
     );
-    const latest = moves.filter((move) => move.vm === name).sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))[0];
     const migrating = latest !== undefined && !["completed", "failed"].includes(latest.state);
     for (const button of buttons.querySelectorAll("button[data-action]")) {
       const allowed = actions[button.dataset.action];

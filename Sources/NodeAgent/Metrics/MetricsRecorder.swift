@@ -17,15 +17,12 @@ public actor MetricsRecorder: MetricsSource {
     var netSent: UInt64?
   }
 
-  public nonisolated let nodeName: String
   public nonisolated let interval: Duration
   let capacity: Int
   private var last: [MetricSubject: Reading] = [:]
   private var samples: [MetricSubject: [MetricSample]] = [:]
 
-  public init(nodeName: String, interval: Duration = .seconds(10), keep: Duration = .seconds(3600))
-  {
-    self.nodeName = nodeName
+  public init(interval: Duration = .seconds(10), keep: Duration = .seconds(3600)) {
     self.interval = interval
     self.capacity = max(1, Int(keep.seconds / interval.seconds))
   }

@@ -31,7 +31,7 @@ extension NodeAgent {
     for disk in vm.spec.disks where !kept.contains(disk.name) {
       guard let pool = try? config.pools.pool(disk.pool), Self.travels(pool) else { continue }
       let path = pool.diskPath(vm: vm.name, disk: disk.name)
-      for file in [path, path + ".secondary-epoch"]
+      for file in [path, Self.copyMarker(of: path)]
       where FileManager.default.fileExists(atPath: file) {
         try FileManager.default.removeItem(atPath: file)
       }

@@ -4,6 +4,12 @@ import KazeModel
 import Storage
 
 extension NodeAgent {
+  /// Beside a secondary copy `<disk>.qcow2`: its marker, three lines — the epoch the copy
+  /// belongs to, the copy's id, the size it was made for.
+  static let copyMarkerSuffix = ".secondary-epoch"
+
+  static func copyMarker(of path: String) -> String { path + copyMarkerSuffix }
+
   /// Where this node's NBD export daemons keep their pidfiles.
   var exportRunDirectory: String { "\(config.dataDirectory)/run/nbd" }
 
@@ -52,7 +58,7 @@ extension NodeAgent {
 
   /// Removes the secondary copies of disks that moved off the replicated pool.
   private func removeCopiesOfMovedDisks(vms: [VM], pool: DirectoryPool) {
-    let suffix = ".qcow2.secondary-epoch"
+    let suffix = ".qcow2" + Self.copyMarkerSuffix
     for vm in vms where vm.node != config.name && runtimes[vm.name] == nil {
       let folder = pool.vmDirectory(vm.name)
       let replicated = Set(Replication.disks(of: vm).map(\.name))
@@ -62,7 +68,7 @@ extension NodeAgent {
         guard !replicated.contains(disk) else { continue }
         let path = pool.diskPath(vm: vm.name, disk: disk)
         try? FileManager.default.removeItem(atPath: path)
-        try? FileManager.default.removeItem(atPath: path + ".secondary-epoch")
+        try? FileManager.default.removeItem(atPath: Self.copyMarker(of: path))
         logger.info("removed the copy of \(vm.name)/\(disk): it left the replicated pool")
       }
     }
@@ -73,8 +79,7 @@ extension NodeAgent {
   ) async throws {
     let host = exportHost
     let path = pool.diskPath(vm: vm.name, disk: disk.name)
-    // The marker says which epoch the copy belongs to and names the copy itself.
-    let marker = path + ".secondary-epoch"
+    let marker = Self.copyMarker(of: path)
     let lines = ((try? String(contentsOfFile: marker, encoding: .utf8)) ?? "")
       .split(whereSeparator: \.isNewline).map(String.init)
     var copy = lines.count > 1 ? lines[1] : nil
@@ -153,7 +158,7 @@ extension NodeAgent {
     where !names.contains(name) && runtimes[name] == nil {
       // Only folders that were secondary copies; a primary's disks go with its delete task.
       let files = (try? FileManager.default.contentsOfDirectory(atPath: "\(folder)/\(name)")) ?? []
-      guard files.contains(where: { $0.hasSuffix(".secondary-epoch") }) else { continue }
+      guard files.contains(where: { $0.hasSuffix(Self.copyMarkerSuffix) }) else { continue }
       try? FileManager.default.removeItem(atPath: "\(folder)/\(name)")
       logger.info("removed the copies of deleted VM \(name) from the replicated pool")
     }
