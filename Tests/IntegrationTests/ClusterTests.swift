@@ -30,6 +30,12 @@ extension RealGuests {
         "\(out.stdout)\(out.stderr)")
       let list = try cluster.nodes[2].kaze("node", "list")
       #expect(list.stdout.components(separatedBy: "online").count - 1 == 3, "\(list.stdout)")
+      // The probe the chaos suite's diagnosis uses, against a node that answers and one that is gone.
+      let probe = HTTPProbe.statusLine(server: cluster.nodes[0].server, path: "/api/v1/nodes")
+      #expect(probe.hasSuffix("200 OK"), "\(probe)")
+      cluster.nodes[2].stop()
+      let gone = HTTPProbe.statusLine(server: cluster.nodes[2].server, path: "/api/v1/nodes")
+      #expect(gone.hasPrefix("cannot connect"), "\(gone)")
     }
 
     @Test("the leader's kazed dies: another node leads, the dead node goes offline, then rejoins")

@@ -41,12 +41,11 @@ public final class TCPProxy: @unchecked Sendable {
   public var address: String { "\(host):\(port)" }
 
   public func cut() {
-    let open = lock.withLock { () -> Set<Int32> in
+    // Under the lock: a pump closes its sockets only after taking it.
+    lock.withLock {
       cutOff = true
-      defer { sockets.removeAll() }
-      return sockets
+      for fd in sockets { shutdown(fd, Int32(SHUT_RDWR)) }
     }
-    for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
   }
 
   public func restore() { lock.withLock { cutOff = false } }
@@ -81,16 +80,30 @@ public final class TCPProxy: @unchecked Sendable {
         close(upstream)
         continue
       }
-      lock.withLock {
+      let admitted = lock.withLock { () -> Bool in
+        guard !cutOff && !stopped else { return false }
         sockets.insert(client)
         sockets.insert(upstream)
+        return true
       }
-      Thread.detachNewThread { [self] in pump(from: client, to: upstream) }
-      Thread.detachNewThread { [self] in pump(from: upstream, to: client) }
+      guard admitted else {
+        close(client)
+        close(upstream)
+        continue
+      }
+      let link = Link()
+      Thread.detachNewThread { [self] in pump(from: client, to: upstream, link: link) }
+      Thread.detachNewThread { [self] in pump(from: upstream, to: client, link: link) }
     }
   }
 
-  private func pump(from source: Int32, to destination: Int32) {
+  /// One relayed connection: its two sockets are closed only when both directions have ended,
+  /// so that neither pump can shut down a descriptor number the process has already reused.
+  private final class Link: @unchecked Sendable {
+    var ended = 0
+  }
+
+  private func pump(from source: Int32, to destination: Int32, link: Link) {
     var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     while true {
       let count = read(source, &buffer, buffer.count)
@@ -105,13 +118,20 @@ public final class TCPProxy: @unchecked Sendable {
       }
       if offset < count { break }
     }
+    // Ends the other direction too (its read returns), then the last one out closes both.
     shutdown(source, Int32(SHUT_RDWR))
     shutdown(destination, Int32(SHUT_RDWR))
-    lock.withLock {
+    let last = lock.withLock { () -> Bool in
+      link.ended += 1
+      guard link.ended == 2 else { return false }
       sockets.remove(source)
       sockets.remove(destination)
+      return true
     }
-    close(source)
+    if last {
+      close(source)
+      close(destination)
+    }
   }
 
   private static func address(_ host: String, _ port: Int) -> sockaddr_in {

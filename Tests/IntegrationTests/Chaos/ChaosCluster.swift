@@ -80,8 +80,21 @@ final class ChaosCluster: @unchecked Sendable {
 
   /// HA VMs per node, as assigned in the store.
   func placement(avoiding avoided: Set<String> = []) async throws -> [String: [String]] {
-    let views = try await eventually("the VM list", timeout: .seconds(30)) {
-      await self.views(avoiding: avoided)
+    var failure = "no answer yet"
+    let views: [VMView]
+    do {
+      views = try await eventually("the VM list", timeout: .seconds(30)) {
+        () async throws -> [VMView]? in
+        let (asked, answer) = await harness.ask(excluding: avoided) { try await $0.vms() }
+        switch answer {
+        case .value(let views): return views
+        case .failed(let why):
+          failure = "\(asked): \(why)"
+          return nil
+        }
+      }
+    } catch let error as KazeError where error.code == .timeout {
+      throw KazeError(.timeout, "no VM list within 30 s; last: \(failure)")
     }
     var byNode: [String: [String]] = [:]
     for view in views where vms[view.vm.name] != nil {
@@ -140,6 +153,34 @@ final class ChaosCluster: @unchecked Sendable {
   }
 
   func everyNodeOnline() async throws { try await harness.everyNodeOnline() }
+
+  /// What a person would look at first when a run fails: each node's kazed (running or not, the
+  /// last warnings of its log) and which etcd members run.
+  func diagnosis() -> String {
+    var lines: [String] = []
+    for node in harness.nodes {
+      let warnings = node.log(lines: 400).split(separator: "\n").filter {
+        $0.contains(" warning ") || $0.contains(" error ") || $0.contains(" critical ")
+          || $0.contains("Fatal error")
+      }
+      let answer =
+        node.pid > 0
+        ? "; GET /api/v1/nodes: "
+          + HTTPProbe.statusLine(server: node.server, path: "/api/v1/nodes") : ""
+      lines.append(
+        "\(node.name): kazed \(node.pid > 0 ? "pid \(node.pid)" : "not running")\(answer)"
+          + (warnings.isEmpty
+            ? "" : "; last warnings: " + warnings.suffix(3).joined(separator: " | ")))
+    }
+    for member in harness.etcd.members {
+      let log = (try? String(contentsOfFile: member.dataDir + ".log", encoding: .utf8)) ?? ""
+      let last = log.split(separator: "\n").suffix(2).map { String($0.prefix(240)) }
+      lines.append(
+        "etcd \(member.name) \(harness.etcd.isRunning(member.name) ? "up" : "down")"
+          + (last.isEmpty ? "" : "; log ends: " + last.joined(separator: " | ")))
+    }
+    return lines.joined(separator: "\n")
+  }
 
   /// Moves one HA VM onto `node` if it runs none, so that breaking it tests recovery.
   func ensureHAVM(on node: String) async throws {

@@ -70,7 +70,11 @@ extension ChaosCluster {
     var run = ChaosRun()
     let after = pids()
     if after != before { run.problems.append("QEMUs changed: \(before) → \(after)") }
-    try await everyNodeOnline()
+    do {
+      try await everyNodeOnline()
+    } catch {
+      run.problems.append("with \(member) down: \(error)")
+    }
     try harness.etcd.restart(member)
     try await harness.etcd.waitUntilHealthy()
     return run

@@ -24,17 +24,27 @@ extension RealGuests {
         for index in 1...runs {
           cluster.monitor.begin("\(scenario.rawValue) #\(index)")
           progress("\(scenario.rawValue) #\(index): starting")
+          var run: ChaosRun
           do {
-            let run = try await cluster.run(scenario)
-            done.append(run)
-            progress(
-              "\(scenario.rawValue) #\(index): recovery \(run.recovery.map { "\($0)" } ?? "none")"
-                + (run.problems.isEmpty ? "" : "; problems: \(run.problems)"))
+            run = try await cluster.run(scenario)
           } catch {
-            done.append(ChaosRun(problems: ["\(error)"]))
-            progress("\(scenario.rawValue) #\(index): failed: \(error); healing the cluster")
+            run = ChaosRun(problems: ["\(error)"])
+          }
+          // A kazed that ended by itself is a bug, whatever the scenario did.
+          let crashes = cluster.harness.takeCrashes()
+          run.problems += crashes
+          if run.problems.isEmpty {
+            progress(
+              "\(scenario.rawValue) #\(index): recovery \(run.recovery.map { "\($0)" } ?? "none")")
+          } else {
+            let diagnosis = cluster.diagnosis()
+            run.problems.append("state then: \(diagnosis)")
+            progress(
+              "\(scenario.rawValue) #\(index): problems: \(run.problems.joined(separator: "; "))"
+                + "; healing the cluster")
             await cluster.heal()
           }
+          done.append(run)
         }
         results.append((scenario, done))
       }

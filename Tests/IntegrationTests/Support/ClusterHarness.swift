@@ -2,6 +2,7 @@ import Foundation
 import KazeClient
 import KazeModel
 import KazeTestSupport
+import Testing
 
 /// Several kazed nodes on this machine, each on its own loopback address (127.0.0.2, .3, …) with
 /// its own data folder, sharing a 3-member etcd and one host folder as the `shared` pool.
@@ -12,6 +13,8 @@ final class ClusterHarness: @unchecked Sendable {
   /// With `partitionable`, each node reaches etcd through proxies on its own address, so that
   /// one node's link to the store can be cut while its processes keep running.
   let proxies: [String: [TCPProxy]]
+  private let crashLock = NSLock()
+  private var crashes: [String] = []
 
   init(nodes count: Int = 3, partitionable: Bool = false) throws {
     let root = NSTemporaryDirectory() + "kaze-cluster-\(UUID().uuidString.prefix(8).lowercased())"
@@ -58,14 +61,28 @@ final class ClusterHarness: @unchecked Sendable {
   }
 
   /// Waits until every node is online again after a fault, asking a node that is up; a request
-  /// that fails or takes over 5 s (a node still recovering) counts as "not yet".
+  /// that fails or takes over 5 s (a node still recovering) counts as "not yet". On a time-out
+  /// the error says what was seen last.
   func everyNodeOnline(timeout: Duration = .seconds(90)) async throws {
-    try await eventually("every node online", timeout: timeout) {
-      () async throws -> Bool? in
-      let client = liveClient()
-      let views: [NodeView]? = await within(.seconds(5)) { try await client.nodes() }
-      guard let views else { return nil }
-      return views.count == nodes.count && views.allSatisfy { $0.state == .online } ? true : nil
+    var seen = "no answer yet"
+    do {
+      try await eventually("every node online", timeout: timeout) {
+        () async throws -> Bool? in
+        let (asked, answer) = await ask { try await $0.nodes() }
+        switch answer {
+        case .failed(let why):
+          seen = "\(asked) gave no node list: \(why)"
+          return nil
+        case .value(let views):
+          seen =
+            views.map { "\($0.node.name) \($0.state.rawValue)" }.joined(separator: ", ")
+            + " (asked \(asked))"
+          return views.count == nodes.count && views.allSatisfy { $0.state == .online }
+            ? true : nil
+        }
+      }
+    } catch let error as KazeError where error.code == .timeout {
+      throw KazeError(.timeout, "not every node came online: \(seen)")
     }
   }
 
@@ -79,14 +96,56 @@ final class ClusterHarness: @unchecked Sendable {
   }
 
   func liveClient(excluding names: Set<String>) -> KazeClient {
-    (nodes.first { !names.contains($0.name) && $0.pid > 0 } ?? nodes[0]).client
+    liveNode(excluding: names).client
+  }
+
+  /// The first node whose kazed runs and that is not one of `names` (a kazed that ended by
+  /// itself is noted as a crash and passed over).
+  func liveNode(excluding names: Set<String> = []) -> KazedHarness {
+    noticeCrashes()
+    return nodes.first { !names.contains($0.name) && $0.pid > 0 } ?? nodes[0]
+  }
+
+  /// Asks a live node (not one of `names`) within 5 s: its name and the answer, or why none came.
+  func ask<T: Sendable>(
+    excluding names: Set<String> = [], _ body: @escaping @Sendable (KazeClient) async throws -> T
+  ) async -> (node: String, answer: Answer<T>) {
+    let node = liveNode(excluding: names)
+    let client = node.client
+    let answer = await within(.seconds(5)) { () async -> Answer<T> in
+      do { return .value(try await body(client)) } catch { return .failed("\(error)") }
+    }
+    return (node.name, answer ?? .failed("no answer within 5 s"))
+  }
+
+  enum Answer<T: Sendable>: Sendable {
+    case value(T)
+    case failed(String)
+  }
+
+  /// Looks for kazed processes that ended without the test stopping them and notes them.
+  func noticeCrashes() {
+    let found = nodes.compactMap { $0.unexpectedExit() }
+    guard !found.isEmpty else { return }
+    crashLock.withLock { crashes += found }
+  }
+
+  /// The kazed crashes noticed since the last call, each with the end of its log.
+  func takeCrashes() -> [String] {
+    noticeCrashes()
+    return crashLock.withLock {
+      defer { crashes.removeAll() }
+      return crashes
+    }
   }
 
   func importTestImage() async throws {
     try await nodes[0].importTestImage()
   }
 
+  /// Stops everything; a kazed that crashed during the test is a failure of the test.
   func cleanUp() {
+    for crash in takeCrashes() { Issue.record("\(crash)") }
     for node in nodes { node.cleanUp() }
     for list in proxies.values { list.forEach { $0.stop() } }
     etcd.destroy()

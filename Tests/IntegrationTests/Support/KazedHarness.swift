@@ -72,6 +72,7 @@ final class KazedHarness: @unchecked Sendable {
       stderr: "\(dataDir)/kazed-\(runs).log")
     try await eventually("kazed answers on \(server)", timeout: .seconds(60)) {
       if ProcessRunner.wait(pid: pid, timeout: .zero) != nil {
+        pid = 0
         throw KazeError(.unavailable, "kazed exited: \(log())")
       }
       return try? await client.nodes().first
@@ -108,13 +109,25 @@ final class KazedHarness: @unchecked Sendable {
     pid = 0
   }
 
-  func log() -> String {
-    let files =
-      (try? FileManager.default.contentsOfDirectory(atPath: dataDir))?.filter {
-        $0.hasSuffix(".log")
+  /// The last `lines` lines kazed wrote to stderr, over its runs in the order they ran.
+  func log(lines: Int = 40) -> String {
+    let runs =
+      (try? FileManager.default.contentsOfDirectory(atPath: dataDir))?.compactMap { file in
+        file.hasPrefix("kazed-") && file.hasSuffix(".log")
+          ? Int(file.dropFirst("kazed-".count).dropLast(".log".count)) : nil
       }.sorted() ?? []
-    return files.compactMap { try? String(contentsOfFile: "\(dataDir)/\($0)", encoding: .utf8) }
-      .joined(separator: "\n").split(separator: "\n").suffix(40).joined(separator: "\n")
+    return runs.compactMap {
+      try? String(contentsOfFile: "\(dataDir)/kazed-\($0).log", encoding: .utf8)
+    }
+    .joined(separator: "\n").split(separator: "\n").suffix(lines).joined(separator: "\n")
+  }
+
+  /// Whether kazed ended without the test stopping it (a crash): then its exit status and the
+  /// end of its log, and the harness counts it as stopped (so it can be started again).
+  func unexpectedExit() -> String? {
+    guard pid > 0, let status = ProcessRunner.wait(pid: pid, timeout: .zero) else { return nil }
+    pid = 0
+    return "kazed on \(name) exited by itself (status \(status)); its log ends:\n\(log(lines: 30))"
   }
 
   /// The node's qemu-storage-daemons (secondary copies served over NBD), by their pidfiles.

@@ -15,17 +15,20 @@ final class FirstAnswer<T: Sendable>: @unchecked Sendable {
   }
 }
 
-/// The value of `body`, or nil if it throws or takes longer than `limit` (the request is left to
-/// finish on its own: a client that ignores cancellation cannot hold the caller up).
+/// The value of `body`, or nil if it throws or takes longer than `limit`. A late request is
+/// cancelled but not waited for: a client that ignores cancellation cannot hold the caller up,
+/// and one that honours it frees its connection (abandoned requests would otherwise queue up
+/// behind the client's per-server connection limit while a test polls).
 func within<T: Sendable>(
   _ limit: Duration, _ body: @escaping @Sendable () async throws -> T
 ) async -> T? {
   await withCheckedContinuation { continuation in
     let first = FirstAnswer(continuation)
-    Task { first.resume(try? await body()) }
+    let work = Task { first.resume(try? await body()) }
     Task {
       try? await Task.sleep(for: limit)
       first.resume(nil)
+      work.cancel()
     }
   }
 }
