@@ -110,7 +110,7 @@ let package = Package(
     .testTarget(
       name: "NodeAgentTests",
       dependencies: [
-        "NodeAgent", "Fencing", "KazeModel", "KazeTestSupport",
+        "NodeAgent", "Fencing", "KazeModel", "KazeTestSupport", "Networking",
         .product(name: "Logging", package: "swift-log"),
       ]),
     .testTarget(

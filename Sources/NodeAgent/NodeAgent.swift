@@ -20,6 +20,8 @@ public actor NodeAgent {
   var runsReplicatedVMs = false
   /// The VMs assigned to this node at the last reconcile round (what the metrics sampler reads).
   var assignedVMs: [VM] = []
+  /// The bridges the node record lists (see `refreshHostFacts`).
+  var reportedBridges: [String]?
   let kick: AsyncStream<Void>.Continuation
   private let kicks: AsyncStream<Void>
   /// Kills this node's HA QEMUs if its lease goes unrenewed (see `FencingWatchdog`).
@@ -77,7 +79,7 @@ public actor NodeAgent {
       }
       group.addTask { await self.loop() }
       group.addTask { await self.runReplicaMonitor() }
-      group.addTask { await self.runMetrics() }
+      group.addTask { await self.runMetrics(registered: node) }
       try await group.next()
       group.cancelAll()
     }

@@ -6,6 +6,7 @@ import Hummingbird
 import Hypervisor
 import KazeModel
 import Logging
+import Networking
 import NodeAgent
 import ServiceLifecycle
 import Storage
@@ -73,6 +74,7 @@ struct NodeBootstrap {
       qemuVersion: Self.qemuVersion(), hostCPU: Self.hostCPU(), pools: storagePools.infos,
       labels: settings.labels)
     node.cpuModels = CPUModels.available()
+    node.bridges = HostBridges.list()
     let registered = node
 
     let agent = NodeAgent(config: config, store: store, logger: logger)

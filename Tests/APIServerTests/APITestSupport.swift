@@ -21,9 +21,10 @@ struct APIFixture {
     try pool.prepare()
     let store = try SQLiteClusterStore(location: .inMemory)
     let repository = Repository(store: store)
-    let node = Node(
+    var node = Node(
       name: "node-a", address: "127.0.0.1:7070", cpus: 2, memoryMiB: 4096, accelerator: .tcg,
       acceleratorReason: "test", qemuVersion: "7.2", pools: [pool.info()])
+    node.bridges = ["br0"]
     try await store.putJSON(StoreKeys.node(node.name), node)
     let lease = try await store.grantLease(ttl: .seconds(60))
     try await store.put(StoreKeys.alive(node.name), Data(node.address.utf8), lease: lease)

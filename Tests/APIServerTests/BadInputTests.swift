@@ -55,6 +55,11 @@ struct BadInputTests {
       label: "bad network", body: #"{"name":"vm1","image":"tiny","nics":[{"network":"wifi"}]}"#,
       status: .badRequest, field: "nics[0].network", message: "not a network"),
     Case(
+      label: "a bridge no node has",
+      body: #"{"name":"vm1","image":"tiny","nics":[{"network":"user"},{"network":"bridge:lab"}]}"#,
+      status: .badRequest, field: "nics[1].network",
+      message: "no node has a bridge named 'lab'; bridges: br0 (node-a)"),
+    Case(
       label: "empty body", body: "", status: .badRequest, field: nil, message: "needs a JSON body"),
     Case(
       label: "replica node without a replicated disk",

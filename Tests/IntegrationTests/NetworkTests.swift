@@ -18,6 +18,7 @@ extension RealGuests {
       defer { node.cleanUp() }
       try await node.start()
       try await node.importTestImage()
+      #expect(try await node.client.node("node-1").node.bridges?.contains(bridge) == true)
       let created = try await node.client.createVM(
         CreateVMRequest(
           name: "bridged", image: "tiny", memoryMiB: 192,
@@ -45,18 +46,47 @@ extension RealGuests {
       #expect(try await node.client.vm("bridged").vm.spec.nics[0].mac == mac, "the MAC is stable")
     }
 
-    @Test("a NIC on a bridge that does not exist fails the start with a clear reason")
+    @Test(
+      "a bridge no node has is refused at create; nodes report bridges as they come and go; one removed under a VM fails its start with a clear reason"
+    )
     func missingBridge() async throws {
       let node = try KazedHarness()
       defer { node.cleanUp() }
       try await node.start()
       try await node.importTestImage()
+      let refusal = await #expect(throws: KazeError.self) {
+        try await node.client.createVM(
+          CreateVMRequest(
+            name: "lost", image: "tiny", nics: [NICRequest(network: "bridge:kznosuchbr")],
+            start: true))
+      }
+      #expect(refusal?.code == .invalidArgument)
+      #expect(refusal?.field == "nics[0].network")
+      #expect(refusal?.message.contains("'kznosuchbr'") == true, "\(String(describing: refusal))")
+      #expect(try await node.client.vms().isEmpty, "nothing was created")
+
+      let bridge = "kzbr\(UUID().uuidString.prefix(6).lowercased())"
+      try ProcessRunner.run("ip", ["link", "add", "name", bridge, "type", "bridge"])
+      defer { _ = try? ProcessRunner.run("ip", ["link", "delete", "dev", bridge]) }
+      try await eventually("node-1 reports \(bridge)", timeout: .seconds(60)) {
+        try await node.client.node("node-1").node.bridges?.contains(bridge) == true ? true : nil
+      }
       _ = try await node.client.createVM(
         CreateVMRequest(
-          name: "lost", image: "tiny", nics: [NICRequest(network: "bridge:kznosuchbr")], start: true
-        ))
+          name: "lost", image: "tiny", nics: [NICRequest(network: "bridge:\(bridge)")],
+          start: false))
+      _ = try await eventually("lost is placed", timeout: .seconds(30)) {
+        try await node.client.vm("lost").vm.node
+      }
+      try ProcessRunner.run("ip", ["link", "delete", "dev", bridge])
+      try await eventually("node-1 no longer reports \(bridge)", timeout: .seconds(60)) {
+        try await node.client.node("node-1").node.bridges?.contains(bridge) == false ? true : nil
+      }
+      _ = try await node.client.perform(.start, on: "lost")
       let failed = try await node.waitForPhase("lost", .failed)
-      #expect(failed.status.lastError?.contains("bridge kznosuchbr does not exist") == true)
+      #expect(
+        failed.status.lastError?.contains("bridge \(bridge) does not exist") == true,
+        "\(failed.status.lastError ?? "no error")")
       #expect(node.qemuPids().isEmpty)
     }
   }

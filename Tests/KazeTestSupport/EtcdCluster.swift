@@ -104,6 +104,19 @@ public final class EtcdCluster: @unchecked Sendable {
     _ = ProcessRunner.waitBlocking(pid: pid)
   }
 
+  /// Stops a member without closing anything (SIGSTOP): its connections stay open and silent,
+  /// as those of a server that lost power look to the others until TCP gives up.
+  public func freeze(_ name: String) {
+    guard let pid = lock.withLock({ pids[name] }) else { return }
+    _ = Glibc.kill(pid, SIGSTOP)
+  }
+
+  /// Lets a frozen member run again (SIGCONT).
+  public func thaw(_ name: String) {
+    guard let pid = lock.withLock({ pids[name] }) else { return }
+    _ = Glibc.kill(pid, SIGCONT)
+  }
+
   /// Starts a killed member again on its data folder.
   public func restart(_ name: String) throws {
     guard let member = members.first(where: { $0.name == name }) else { return }

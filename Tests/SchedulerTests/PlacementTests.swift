@@ -259,3 +259,44 @@ struct HAAdmissionTests {
     )
   }
 }
+
+@Suite("Placement of bridged NICs")
+struct BridgePlacementTests {
+  func node(_ name: String, bridges: [String]?) -> ClusterSnapshot.NodeEntry {
+    var node = Node(
+      name: name, address: "127.0.0.1:1", cpus: 8, memoryMiB: 16_384, accelerator: .tcg,
+      acceleratorReason: "test", qemuVersion: "7.2")
+    node.bridges = bridges
+    return .init(node: node, online: true)
+  }
+
+  func vm(bridges: [String]) -> VM {
+    var spec = VMSpec(cpus: 1, memoryMiB: 256)
+    spec.nics =
+      bridges.map { NICSpec(kind: .bridge($0), mac: "52:54:00:00:00:01") } + [
+        NICSpec(kind: .user, mac: "52:54:00:00:00:02")
+      ]
+    return VM(name: "web", image: "tiny", spec: spec)
+  }
+
+  @Test("a VM on a bridge goes only to a node that has it; the refusal names the bridge")
+  func onlyWhereTheBridgeIs() throws {
+    let request = PlacementRequest(for: vm(bridges: ["br0", "lab"]))
+    #expect(request.bridges == ["br0", "lab"])
+    let snapshot = ClusterSnapshot(nodes: [
+      node("a", bridges: ["br0"]), node("b", bridges: ["br0", "lab"]), node("c", bridges: []),
+    ])
+    #expect(try Placement.place(request, in: snapshot).node == "b")
+    let none = ClusterSnapshot(nodes: [node("a", bridges: ["br0"]), node("c", bridges: [])])
+    let error = #expect(throws: KazeError.self) { try Placement.place(request, in: none) }
+    #expect(error?.message.contains("a has no bridge lab") == true, "\(String(describing: error))")
+    #expect(error?.message.contains("c has no bridge br0, lab") == true)
+  }
+
+  @Test("a node that does not report its bridges is not refused for them")
+  func unreported() throws {
+    let request = PlacementRequest(for: vm(bridges: ["br0"]))
+    let snapshot = ClusterSnapshot(nodes: [node("old", bridges: nil)])
+    #expect(try Placement.place(request, in: snapshot).node == "old")
+  }
+}

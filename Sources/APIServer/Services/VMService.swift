@@ -22,7 +22,12 @@ struct VMService: Sendable {
     }
     let cpus = request.cpus ?? 1
     let memory = request.memoryMiB ?? 256
+    let nics = request.nics ?? [NICRequest(network: "user")]
+    let nicKinds = try nics.enumerated().map { index, nic in
+      try nic.kind(field: "nics[\(index)]")
+    }
     var fit = PlacementRequest(vm: request.name, cpus: cpus, memoryMiB: memory)
+    fit.bridges = try await checkBridges(nicKinds)
     fit.affinityGroup = request.affinityGroup
     fit.antiAffinityGroup = request.antiAffinityGroup
     fit.nodeSelector = request.nodeSelector ?? [:]
@@ -80,11 +85,8 @@ struct VMService: Sendable {
           "no node named '\(replicaNode)'; nodes: \(names.sorted().joined(separator: ", "))")
       }
     }
-    let nics = request.nics ?? [NICRequest(network: "user")]
-    spec.nics = try nics.enumerated().map { index, nic in
-      NICSpec(
-        kind: try nic.kind(field: "nics[\(index)]"),
-        mac: nic.mac ?? MACAddress.stable(vmID: id, index: index))
+    spec.nics = zip(nics, nicKinds).enumerated().map { index, nic in
+      NICSpec(kind: nic.1, mac: nic.0.mac ?? MACAddress.stable(vmID: id, index: index))
     }
     let vm = VM(
       id: id, name: request.name, image: image.name, spec: spec,
@@ -121,6 +123,33 @@ struct VMService: Sendable {
     let snapshot = ClusterSnapshot(
       nodes: nodes, alive: try await repository.aliveNodes(), vms: vms)
     _ = try Placement.place(request, in: snapshot, policy: environment.policy)
+  }
+
+  /// The bridges bridged NICs join, refusing one that no node has (as far as nodes report
+  /// their bridges: a node that does not report them could have any).
+  func checkBridges(_ kinds: [NICSpec.Kind]) async throws -> Set<String> {
+    let wanted = kinds.enumerated().compactMap { index, kind -> (Int, String)? in
+      guard case .bridge(let name) = kind else { return nil }
+      return (index, name)
+    }
+    guard !wanted.isEmpty else { return [] }
+    let nodes = try await repository.nodes()
+    guard !nodes.isEmpty, nodes.allSatisfy({ $0.bridges != nil }) else {
+      return Set(wanted.map(\.1))
+    }
+    for (index, bridge) in wanted
+    where !nodes.contains(where: { $0.bridges?.contains(bridge) == true }) {
+      let present = BridgeList(nodes: nodes).description
+      throw KazeError.invalid(
+        "nics[\(index)].network",
+        "no node has a bridge named '\(bridge)'; "
+          + (present.isEmpty
+            ? "the nodes have no Linux bridge: create one (ip link add NAME type bridge) or use 'user'"
+            : "bridges: \(present)"),
+        reason: present.isEmpty ? "network.no-bridges" : "network.no-bridge",
+        values: ["bridge": bridge, "bridges": present])
+    }
+    return Set(wanted.map(\.1))
   }
 
   /// Refuses a node the VM was asked to be created on when it could not run it.

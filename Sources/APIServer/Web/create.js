@@ -35,6 +35,7 @@ export function renderCreateVM(page) {
   page.replaceChildren(element("h1", {}, t("create.title")), form, status);
 
   const image = element("select", { name: "image", id: "field-image" });
+  const network = choices("network", [["user", t("create.network.user")]]);
   const disks = element("fieldset", { id: "create-disks", class: "disks" });
   disks.append(element("legend", {}, t("create.disks")));
   let pools = [];
@@ -67,7 +68,7 @@ export function renderCreateVM(page) {
       element("input", { name: "memoryMiB", id: "field-memoryMiB", value: "512", inputmode: "numeric" }),
     ),
     disks,
-    row("network", choices("network", [["user", t("create.network.user")]])),
+    row("network", network),
     row("osType", choices("osType", ["linux", "windows", "other"].map((os) => [os, t(`os.${os}`)]))),
     check("ha"),
     check("start", true),
@@ -106,6 +107,10 @@ export function renderCreateVM(page) {
     for (const select of form.querySelectorAll("select[name^=diskPool]")) {
       for (const name of pools) select.append(element("option", { value: name }, name));
     }
+    for (const [bridge, owners] of bridges(nodes)) {
+      const label = t("create.network.bridge", { name: bridge, nodes: owners.join(", ") });
+      network.append(element("option", { value: `bridge:${bridge}` }, label));
+    }
   };
 }
 
@@ -128,6 +133,18 @@ function request(values) {
   };
   if (values.ha === "on") body.ha = { enabled: true };
   return body;
+}
+
+// The Linux bridges the nodes report, each with the nodes that have it (a VM on a bridge runs
+// only there), sorted by name.
+function bridges(nodes) {
+  const owners = new Map();
+  for (const view of nodes) {
+    for (const bridge of view.node.bridges ?? []) {
+      owners.set(bridge, [...(owners.get(bridge) ?? []), view.node.name].sort());
+    }
+  }
+  return [...owners.entries()].sort(([a], [b]) => a.localeCompare(b));
 }
 
 // The disks the form holds, in order (a removed disk leaves a gap in the numbers).

@@ -63,6 +63,7 @@ function capacity(view) {
     ["node.address", view.node.address],
     ["node.accelerator", `${view.node.accelerator} (${view.node.acceleratorReason})`],
     ["node.qemu", view.node.qemuVersion],
+    ["node.bridges", view.node.bridges?.length ? view.node.bridges.join(", ") : t("node.bridges.none")],
     ["node.cpus", t("node.used", { used: formatNumber(view.allocatedCPUs), total: formatNumber(view.node.cpus) })],
     [
       "node.memory",

@@ -132,8 +132,14 @@ function specFacts(vm) {
     ["vm.memory", formatBytes(vm.spec.memoryMiB * 1048576)],
     ["vm.os", vm.spec.osType],
     ["vm.image", vm.image ?? "—"],
-    ["vm.nics", formatNumber(vm.spec.nics.length)],
+    ["vm.nics", vm.spec.nics.length ? vm.spec.nics.map(network).join(", ") : "—"],
   ];
+}
+
+// A NIC's network as the create form names it: user, or the bridge it joins.
+function network(nic) {
+  const bridge = nic.kind?.bridge?._0;
+  return bridge ? t("vm.nic.bridge", { name: bridge }) : t("vm.nic.user");
 }
 
 function haFacts(vm) {

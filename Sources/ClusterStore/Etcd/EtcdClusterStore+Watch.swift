@@ -45,38 +45,53 @@ extension EtcdClusterStore {
     prefix: String, fromRevision: Revision,
     continuation: AsyncThrowingStream<[WatchEvent], Error>.Continuation
   ) async throws {
-    var next: Revision? = fromRevision > 0 ? fromRevision : nil
+    let cursor = WatchCursor(fromRevision > 0 ? fromRevision : nil)
     var attempt = 0
     while true {
       try Task.checkCancellation()
       if state.withLock({ $0.closed }) { throw CancellationError() }
       let endpoint = endpoints[(state.withLock { $0.preferred } + attempt) % endpoints.count]
+      // Each connection runs as a task of its own, so that the member check can end it when its
+      // member goes silent (see `checkWatchedMembers`).
+      let id = UUID()
+      let connection = Task {
+        try await self.stream(
+          from: endpoint, prefix: prefix, cursor: cursor, continuation: continuation)
+      }
+      openConnection(id, endpoint: endpoint, task: connection)
       do {
-        try await stream(
-          from: endpoint, prefix: prefix, next: &next, continuation: continuation)
+        try await withTaskCancellationHandler {
+          try await connection.value
+        } onCancel: {
+          connection.cancel()
+        }
+        closeConnection(id)
         attempt = 0
       } catch let error as KazeError where error.code == .compacted {
+        closeConnection(id)
         throw error
-      } catch is CancellationError {
-        throw CancellationError()
       } catch {
-        logger.debug("etcd watch on \(endpoint) ended: \(error); reconnecting")
+        let silent = closeConnection(id)
+        if Task.isCancelled { throw CancellationError() }
+        logger.debug(
+          "etcd watch on \(endpoint) ended: \(silent ? "the member stopped answering" : "\(error)"); reconnecting"
+        )
         attempt += 1
         try await Task.sleep(for: .milliseconds(attempt % endpoints.count == 0 ? 300 : 20))
       }
     }
   }
 
-  /// Streams one watch connection until it ends; `next` tracks the first revision not yet
+  /// Streams one watch connection until it ends; `cursor` tracks the first revision not yet
   /// delivered.
   private func stream(
-    from endpoint: String, prefix: String, next: inout Revision?,
+    from endpoint: String, prefix: String, cursor: WatchCursor,
     continuation: AsyncThrowingStream<[WatchEvent], Error>.Continuation
   ) async throws {
     let body = EtcdWire.WatchCreate(
       create_request: .init(
         key: prefix.isEmpty ? Data([0]) : Self.bytes(prefix),
-        range_end: Self.rangeEnd(ofPrefix: prefix), start_revision: next.map { .init($0) }))
+        range_end: Self.rangeEnd(ofPrefix: prefix), start_revision: cursor.next.map { .init($0) }))
     var request = HTTPClientRequest(url: endpoint + "/v3/watch")
     request.method = .POST
     request.headers.add(name: "Content-Type", value: "application/json")
@@ -97,13 +112,15 @@ extension EtcdClusterStore {
           throw KazeError(.unavailable, "etcd watch: \(error.message ?? error.error ?? "error")")
         }
         guard let result = message.result else { continue }
-        if result.created == true, next == nil, let revision = result.header?.revision?.value {
-          next = revision + 1
+        if result.created == true, cursor.next == nil,
+          let revision = result.header?.revision?.value
+        {
+          cursor.next = revision + 1
         }
         if let compacted = result.compact_revision?.value, compacted > 0 {
           throw KazeError(
             .compacted,
-            "revision \(next ?? 0) of '\(prefix)' is compacted (etcd keeps revisions from \(compacted)); list again"
+            "revision \(cursor.next ?? 0) of '\(prefix)' is compacted (etcd keeps revisions from \(compacted)); list again"
           )
         }
         if result.canceled == true {
@@ -111,9 +128,12 @@ extension EtcdClusterStore {
             .unavailable, "etcd cancelled the watch: \(result.cancel_reason ?? "no reason")")
         }
         let events = (result.events ?? []).map(Self.watchEvent)
+        // A connection the member check gave up on delivers nothing more: its replacement
+        // starts from the cursor.
+        try Task.checkCancellation()
         for batch in WatchEvent.batchedByRevision(events) {
           continuation.yield(batch)
-          next = (batch.last?.modRevision ?? 0) + 1
+          cursor.next = (batch.last?.modRevision ?? 0) + 1
         }
       }
     }

@@ -12,9 +12,21 @@ public final class EtcdClusterStore: ClusterStore {
   public struct Options: Sendable {
     /// How long one request may take before the next member is tried.
     public var requestTimeout: Duration
+    /// How often the members that watch streams come from are asked whether they still answer
+    /// (a member that lost power keeps its connections open and silent).
+    public var watchCheckInterval: Duration
+    /// A member with a request unanswered for this long is passed over by new requests (they
+    /// start at the next member) until it answers again: a silent member must not hold up the
+    /// node's lease renewals for a whole `requestTimeout`, or the node would fence.
+    public var slowAfter: Duration
 
-    public init(requestTimeout: Duration = .seconds(5)) {
+    public init(
+      requestTimeout: Duration = .seconds(5), watchCheckInterval: Duration = .seconds(2),
+      slowAfter: Duration = .milliseconds(400)
+    ) {
       self.requestTimeout = requestTimeout
+      self.watchCheckInterval = watchCheckInterval
+      self.slowAfter = slowAfter
     }
   }
 
@@ -22,6 +34,23 @@ public final class EtcdClusterStore: ClusterStore {
     var preferred = 0
     var closed = false
     var watches: [UUID: Task<Void, Never>] = [:]
+    /// The open watch connections, by id: the member each streams from.
+    var connections: [UUID: WatchConnection] = [:]
+    /// Checks the members of open watch connections (started with the first watch).
+    var checker: Task<Void, Never>?
+    /// When each unanswered request to a member (by index) was sent.
+    var outstanding: [Int: [UUID: ContinuousClock.Instant]] = [:]
+
+    /// The member a new request starts at: the preferred one, unless it has a request
+    /// unanswered for `slowAfter`; then the next one that has none.
+    func firstMember(count: Int, now: ContinuousClock.Instant, slowAfter: Duration) -> Int {
+      for offset in 0..<count {
+        let index = (preferred + offset) % count
+        let oldest = outstanding[index]?.values.min()
+        if oldest.map({ now - $0 < slowAfter }) ?? true { return index }
+      }
+      return preferred
+    }
   }
 
   let endpoints: [String]
@@ -77,6 +106,7 @@ public final class EtcdClusterStore: ClusterStore {
       defer { state.watches.removeAll() }
       return Array(state.watches.values)
     }
+    state.withLock { $0.checker }?.cancel()
     for watch in watches { watch.cancel() }
     for watch in watches { await watch.value }
     try? await http.shutdown()
@@ -96,11 +126,18 @@ public final class EtcdClusterStore: ClusterStore {
       throw KazeError(.unavailable, "the etcd store is closed")
     }
     let payload = try JSONEncoder.etcd.encode(body)
-    let start = state.withLock { $0.preferred }
+    let count = endpoints.count
+    let slowAfter = options.slowAfter
+    let start = state.withLock {
+      $0.firstMember(count: count, now: .now, slowAfter: slowAfter)
+    }
     var failures: [String] = []
     for offset in 0..<endpoints.count {
       let index = (start + offset) % endpoints.count
       let endpoint = endpoints[index]
+      let token = UUID()
+      state.withLock { $0.outstanding[index, default: [:]][token] = .now }
+      defer { state.withLock { _ = $0.outstanding[index]?.removeValue(forKey: token) } }
       var request = HTTPClientRequest(url: endpoint + path)
       request.method = .POST
       request.headers.add(name: "Content-Type", value: "application/json")

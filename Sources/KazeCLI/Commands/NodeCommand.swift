@@ -60,6 +60,9 @@ struct NodeCommand: AsyncParsableCommand {
           ("memory", "\(view.allocatedMemoryMiB) of \(node.memoryMiB) MiB allocated"),
           ("vms", "\(view.vmCount)"), ("started", Output.date(node.startedAt)),
         ]
+        if let bridges = node.bridges {
+          rows.append(("bridges", bridges.isEmpty ? "none" : bridges.joined(separator: ", ")))
+        }
         for pool in node.pools {
           rows.append(
             (

@@ -17,6 +17,9 @@ public struct Node: Codable, Sendable, Equatable {
   /// CPU models this node's QEMU offers (for checking a cluster CPU baseline).
   public var cpuModels: [String]?
   public var pools: [PoolInfo]
+  /// The Linux bridges on the node, which `bridge:NAME` NICs can join (nil from a node that
+  /// does not report them).
+  public var bridges: [String]?
   public var labels: [String: String]
   public var maintenance: Bool
   public var startedAt: Date

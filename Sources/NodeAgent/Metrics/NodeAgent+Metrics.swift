@@ -8,9 +8,11 @@ import Networking
 extension NodeAgent {
   static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
-  func runMetrics() async {
+  /// Also refreshes the host facts in the node record (see `refreshHostFacts`).
+  func runMetrics(registered: Node) async {
     while !Task.isCancelled {
       await sampleLoad()
+      await refreshHostFacts(registered: registered)
       try? await Task.sleep(for: metrics.interval)
     }
   }

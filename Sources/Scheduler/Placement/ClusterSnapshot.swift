@@ -74,6 +74,8 @@ public struct PlacementRequest: Sendable, Equatable {
   public var pools: Set<String>
   /// Labels a node must carry (`KEY=VALUE`), e.g. a CPU generation or a rack.
   public var nodeSelector: [String: String]
+  /// Linux bridges the VM's bridged NICs join; a node must have every one of them.
+  public var bridges: Set<String> = []
   /// Nodes that must not be chosen (the source of a migration).
   public var excludedNodes: Set<String> = []
   public var affinityGroup: String?
@@ -98,6 +100,11 @@ public struct PlacementRequest: Sendable, Equatable {
     affinityGroup = vm.spec.affinityGroup
     antiAffinityGroup = vm.spec.antiAffinityGroup
     nodeSelector = vm.spec.nodeSelector ?? [:]
+    bridges = Set(
+      vm.spec.nics.compactMap {
+        guard case .bridge(let name) = $0.kind else { return nil }
+        return name
+      })
   }
 }
 

@@ -76,6 +76,11 @@ public enum Placement {
     if entry.node.maintenance { return "is in maintenance" }
     let missing = request.pools.subtracting(entry.node.pools.map(\.name)).sorted()
     if !missing.isEmpty { return "has no pool \(missing.joined(separator: ", "))" }
+    // A node that does not report its bridges is not refused: its agent checks at start.
+    if let present = entry.node.bridges {
+      let absent = request.bridges.subtracting(present).sorted()
+      if !absent.isEmpty { return "has no bridge \(absent.joined(separator: ", "))" }
+    }
     for (key, value) in request.nodeSelector.sorted(by: { $0.key < $1.key })
     where entry.node.labels[key] != value {
       return "lacks label \(key)=\(value)"

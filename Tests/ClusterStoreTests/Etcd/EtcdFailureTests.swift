@@ -50,6 +50,30 @@ struct EtcdFailureTests {
     }
   }
 
+  @Test(
+    "a watch leaves a member that goes silent without closing its connection (a server losing power)"
+  )
+  func watchLeavesSilentMember() async throws {
+    try await withCluster { cluster, store in
+      let first = try await store.put("/f/0", "0".bytes)
+      let recorder = WatchRecorder(store.watch(prefix: "/f/", fromRevision: first))
+      _ = try await recorder.waitForEvents(1)
+      // The store talks to the first member it reached: freeze that one. Its TCP connections stay
+      // open, so only the store's own check of the member can move the watch.
+      let victim = cluster.members[0].name
+      cluster.freeze(victim)
+      defer { cluster.thaw(victim) }
+      for index in 1...3 {
+        try await eventually("write \(index) with \(victim) frozen", timeout: .seconds(60)) {
+          (try? await store.put("/f/\(index)", "\(index)".bytes)) != nil
+        }
+      }
+      let events = try await recorder.waitForEvents(4, timeout: .seconds(60))
+      #expect(events.map(\.key) == (0...3).map { "/f/\($0)" })
+      recorder.stop()
+    }
+  }
+
   @Test("reads and writes go on with one of three members down")
   func oneMemberDown() async throws {
     try await withCluster { cluster, store in

@@ -37,8 +37,8 @@ final class WatchRecorder: Sendable {
 
   /// Waits until at least `count` events arrived and returns all events so far.
   @discardableResult
-  func waitForEvents(_ count: Int) async throws -> [WatchEvent] {
-    try await eventually("\(count) watch events arrived (have \(events.count))") {
+  func waitForEvents(_ count: Int, timeout: Duration = .seconds(15)) async throws -> [WatchEvent] {
+    try await eventually("\(count) watch events arrived (have \(events.count))", timeout: timeout) {
       events.count >= count || isFinished
     }
     return events

@@ -14,6 +14,8 @@ final class ChaosCluster: @unchecked Sendable {
   let monitor: ChaosMonitor
   /// HA VM name → id (lower-case).
   let vms: [String: String]
+  /// How many "etcd member silent" runs there were (each freezes the next member).
+  var frozenRuns = 0
 
   private init(harness: ClusterHarness, monitor: ChaosMonitor, vms: [String: String]) {
     self.harness = harness

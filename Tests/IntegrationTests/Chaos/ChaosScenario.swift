@@ -9,6 +9,7 @@ enum ChaosScenario: String, CaseIterable, Sendable {
   case networkCut = "network cut of a node"
   case leaderKilled = "leader node killed"
   case etcdMemberKilled = "etcd member killed"
+  case etcdMemberFrozen = "etcd member silent"
   case kazedRestarted = "kazed restarted, VMs running"
   case migrationTargetKilled = "target killed mid-migration"
 }
@@ -27,6 +28,7 @@ extension ChaosCluster {
     case .networkCut: return try await nodeLost(leader: false, cut: true)
     case .leaderKilled: return try await nodeLost(leader: true, cut: false)
     case .etcdMemberKilled: return try await etcdMemberKilled()
+    case .etcdMemberFrozen: return try await etcdMemberFrozen()
     case .kazedRestarted: return try await kazedRestarted()
     case .migrationTargetKilled: return try await migrationTargetKilled()
     }
@@ -76,6 +78,32 @@ extension ChaosCluster {
       run.problems.append("with \(member) down: \(error)")
     }
     try harness.etcd.restart(member)
+    try await harness.etcd.waitUntilHealthy()
+    return run
+  }
+
+  /// An etcd member stops answering without closing its connections (SIGSTOP: what a server
+  /// that lost power looks like to the others), each run another member: the nodes' requests,
+  /// lease renewals and watches move to the other members in time, so no node fences and no VM
+  /// restarts.
+  private func etcdMemberFrozen() async throws -> ChaosRun {
+    let before = pids()
+    let member = harness.etcd.members[frozenRuns % harness.etcd.members.count].name
+    frozenRuns += 1
+    harness.etcd.freeze(member)
+    defer { harness.etcd.thaw(member) }
+    // Several lease TTLs: a node that could not renew through the other members would have
+    // fenced by now.
+    try await Task.sleep(for: .seconds(8))
+    var run = ChaosRun()
+    do {
+      try await everyNodeOnline()
+    } catch {
+      run.problems.append("with \(member) silent: \(error)")
+    }
+    let after = pids()
+    if after != before { run.problems.append("QEMUs changed: \(before) → \(after)") }
+    harness.etcd.thaw(member)
     try await harness.etcd.waitUntilHealthy()
     return run
   }
@@ -150,8 +178,12 @@ extension ChaosCluster {
       harness.restore(node.name)
       if node.pid == 0 { try? await node.start() }
     }
-    for member in harness.etcd.members where !harness.etcd.isRunning(member.name) {
-      try? harness.etcd.restart(member.name)
+    for member in harness.etcd.members {
+      if harness.etcd.isRunning(member.name) {
+        harness.etcd.thaw(member.name)
+      } else {
+        try? harness.etcd.restart(member.name)
+      }
     }
     try? await harness.etcd.waitUntilHealthy()
     try? await everyNodeOnline()
