@@ -82,7 +82,12 @@ extension RealGuests {
       try await eventually("node-1 no longer reports \(bridge)", timeout: .seconds(60)) {
         try await node.client.node("node-1").node.bridges?.contains(bridge) == false ? true : nil
       }
-      _ = try await node.client.perform(.start, on: "lost")
+      let startError = await #expect(throws: KazeError.self) {
+        try await node.client.perform(.start, on: "lost")
+      }
+      #expect(
+        startError?.message.contains("bridge \(bridge) does not exist") == true,
+        "\(String(describing: startError))")
       let failed = try await node.waitForPhase("lost", .failed)
       #expect(
         failed.status.lastError?.contains("bridge \(bridge) does not exist") == true,
