@@ -44,6 +44,11 @@ extension RealGuests {
         !FileManager.default.fileExists(atPath: "/sys/class/net/\(tap)"), "the tap is removed")
       _ = try await node.client.perform(.start, on: "bridged")
       #expect(try await node.client.vm("bridged").vm.spec.nics[0].mac == mac, "the MAC is stable")
+      #expect(FileManager.default.fileExists(atPath: "/sys/class/net/\(tap)"))
+      node.cleanUp()
+      #expect(
+        !FileManager.default.fileExists(atPath: "/sys/class/net/\(tap)"),
+        "the test leaves no tap behind")
     }
 
     @Test(

@@ -130,6 +130,21 @@ final class KazedHarness: @unchecked Sendable {
     return "kazed on \(name) exited by itself (status \(status)); its log ends:\n\(log(lines: 30))"
   }
 
+  /// Deletes the tap devices of this node's VMs (`kz` + 9 hex digits of the VM id + `n` + NIC
+  /// number): kazed removes a tap when its QEMU stops, but leaves it to a QEMU that still runs
+  /// when kazed stops, and the test kills those QEMUs after kazed.
+  func deleteTaps() {
+    let run = "\(dataDir)/run"
+    let ids = (try? FileManager.default.contentsOfDirectory(atPath: run)) ?? []
+    let prefixes = ids.filter { UUID(uuidString: $0) != nil }.map {
+      "kz" + $0.lowercased().replacingOccurrences(of: "-", with: "").prefix(9) + "n"
+    }
+    let interfaces = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net")) ?? []
+    for tap in interfaces where prefixes.contains(where: { tap.hasPrefix($0) }) {
+      _ = try? ProcessRunner.run("ip", ["link", "delete", "dev", tap], check: false)
+    }
+  }
+
   /// The node's qemu-storage-daemons (secondary copies served over NBD), by their pidfiles.
   func exportDaemonPids() -> [pid_t] {
     let run = "\(dataDir)/run/nbd"
@@ -187,6 +202,7 @@ final class KazedHarness: @unchecked Sendable {
     stop()
     for qemu in qemuPids() + exportDaemonPids() { kill(qemu, SIGKILL) }
     if let guardPid = guardPid() { kill(guardPid, SIGKILL) }
+    deleteTaps()
     if ProcessInfo.processInfo.environment["KAZE_KEEP_TEST_DATA"] == "1" {
       print("kept test data in \(dataDir)")
       return
