@@ -119,6 +119,27 @@ struct BadInputTests {
     await fixture.close()
   }
 
+  @Test("a new VM gets a USB tablet unless asked not to; a bridge a node has is accepted")
+  func tabletAndBridge() async throws {
+    let fixture = try await APIFixture.make()
+    try await fixture.test { client in
+      for body in [
+        #"{"name":"desk","image":"tiny","nics":[{"network":"bridge:br0"}]}"#,
+        #"{"name":"plain","image":"tiny","tablet":false}"#,
+      ] {
+        try await client.execute(uri: "/api/v1/vms", method: .post, body: .json(body)) {
+          response throws in
+          #expect(response.status == .created, "\(String(buffer: response.body))")
+        }
+      }
+      let desk = try #require(try await fixture.environment.repository.vm("desk"))
+      #expect(desk.spec.tablet == true)
+      #expect(desk.spec.nics.map(\.kind) == [.bridge("br0")])
+      #expect(try await fixture.environment.repository.vm("plain")?.spec.tablet == false)
+    }
+    await fixture.close()
+  }
+
   @Test("a duplicate name is a 409 and the first VM is untouched")
   func duplicate() async throws {
     let fixture = try await APIFixture.make()

@@ -13,6 +13,12 @@ struct CommandLineGoldenTests {
     VM(id: id, name: name, image: "img", spec: spec, createdAt: Date(timeIntervalSince1970: 0))
   }
 
+  static func withTablet(_ spec: VMSpec) -> VMSpec {
+    var spec = spec
+    spec.tablet = true
+    return spec
+  }
+
   static let cases: [(String, VM, QEMULaunchContext)] = [
     (
       "linux-bios-kernel",
@@ -35,11 +41,12 @@ struct CommandLineGoldenTests {
       "windows-uefi-q35",
       vm(
         "win",
-        VMSpec(
-          cpus: 4, memoryMiB: 4096, machine: .q35, firmware: .uefi, osType: .windows,
-          cpuModel: "x86-64-v2", boot: .disk,
-          disks: [DiskSpec(name: "disk0", sizeBytes: 64 << 30, bus: .sata)],
-          nics: [NICSpec(kind: .bridge("br0"), mac: "52:54:00:aa:bb:02", model: "e1000e")])),
+        withTablet(
+          VMSpec(
+            cpus: 4, memoryMiB: 4096, machine: .q35, firmware: .uefi, osType: .windows,
+            cpuModel: "x86-64-v2", boot: .disk,
+            disks: [DiskSpec(name: "disk0", sizeBytes: 64 << 30, bus: .sata)],
+            nics: [NICSpec(kind: .bridge("br0"), mac: "52:54:00:aa:bb:02", model: "e1000e")]))),
       QEMULaunchContext(
         accelerator: .kvm, runDirectory: "/data/run/win",
         diskPaths: ["/pool/disks/win/disk0.qcow2"],

@@ -42,6 +42,7 @@ struct VMService: Sendable {
     spec.antiAffinityGroup = request.antiAffinityGroup
     spec.nodeSelector = request.nodeSelector
     spec.replicaNode = request.replicaNode
+    spec.tablet = request.tablet ?? true
     if let kernel = image.kernelPath {
       let cmdline = ["console=ttyS0", image.cmdline, request.cmdline].compactMap { $0 }
         .filter { !$0.isEmpty }.joined(separator: " ")

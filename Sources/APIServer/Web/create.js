@@ -15,6 +15,7 @@ const fields = [
   ["nics", "network"],
   ["osType", "osType"],
   ["ha", "ha"],
+  ["tablet", "tablet"],
 ];
 
 function diskKey(name, index) {
@@ -71,6 +72,7 @@ export function renderCreateVM(page) {
     row("network", network),
     row("osType", choices("osType", ["linux", "windows", "other"].map((os) => [os, t(`os.${os}`)]))),
     check("ha"),
+    check("tablet", true),
     check("start", true),
     element("button", { type: "submit", id: "create-submit" }, t("create.submit")),
   );
@@ -130,6 +132,7 @@ function request(values) {
     nics: [{ network: values.network }],
     osType: values.osType,
     start: values.start === "on",
+    tablet: values.tablet === "on",
   };
   if (values.ha === "on") body.ha = { enabled: true };
   return body;

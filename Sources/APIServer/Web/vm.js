@@ -133,6 +133,7 @@ function specFacts(vm) {
     ["vm.os", vm.spec.osType],
     ["vm.image", vm.image ?? "—"],
     ["vm.nics", vm.spec.nics.length ? vm.spec.nics.map(network).join(", ") : "—"],
+    ["vm.pointer", t(vm.spec.tablet ? "vm.pointer.tablet" : "vm.pointer.mouse")],
   ];
 }
 

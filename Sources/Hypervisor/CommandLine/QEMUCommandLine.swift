@@ -78,6 +78,9 @@ public enum QEMUCommandLine {
       "-device", "VGA,id=video0",
       "-vnc", "unix:\(escape(context.vncSocketPath))",
     ]
+    if spec.tablet == true {
+      args += ["-device", "qemu-xhci,id=usb0", "-device", "usb-tablet,id=tablet0,bus=usb0.0"]
+    }
     if spec.osType == .windows { args += ["-rtc", "base=localtime,driftfix=slew"] }
     if spec.firmware == .uefi {
       guard let vars = context.efiVarsPath else {

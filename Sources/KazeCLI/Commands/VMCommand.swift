@@ -45,6 +45,10 @@ struct VMCommand: AsyncParsableCommand {
     @Option(help: "HA restart priority, 0-1000 (higher first).") var haPriority: Int?
     @Flag(help: "Accept an HA VM that N+1 admission control refuses.") var force = false
     @Flag(help: "Start the VM once it is created.") var start = false
+    @Flag(
+      help:
+        "No USB tablet: the display gets only a PS/2 mouse (relative pointer). By default a VM has one."
+    ) var noTablet = false
 
     func run() async throws {
       try await KazeCLI.run {
@@ -78,7 +82,7 @@ struct VMCommand: AsyncParsableCommand {
           antiAffinityGroup: antiAffinityGroup, node: node,
           nodeSelector: selector.isEmpty ? nil : selector,
           ha: ha || haPriority != nil ? HAPolicy(priority: haPriority ?? 100) : nil, start: start,
-          replicaNode: replicaNode)
+          replicaNode: replicaNode, tablet: noTablet ? false : nil)
         try request.validate()
         let client = try options.client()
         var view = try await client.createVM(request, force: force)

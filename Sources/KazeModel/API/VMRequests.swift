@@ -27,10 +27,12 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
   /// High availability: restart on another node when this one fails.
   public var ha: HAPolicy?
   public var start: Bool?
+  /// A USB tablet for the display's pointer (absolute, follows the browser's; default true).
+  public var tablet: Bool?
 
   enum CodingKeys: String, CodingKey, CaseIterable {
     case name, image, cpus, memoryMiB, disks, nics, machine, firmware, osType, cpuModel, cmdline,
-      affinityGroup, antiAffinityGroup, node, nodeSelector, replicaNode, ha, start
+      affinityGroup, antiAffinityGroup, node, nodeSelector, replicaNode, ha, start, tablet
   }
 
   public init(
@@ -39,8 +41,9 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
     firmware: Firmware? = nil, osType: OSType? = nil, cpuModel: String? = nil,
     cmdline: String? = nil, affinityGroup: String? = nil, antiAffinityGroup: String? = nil,
     node: String? = nil, nodeSelector: [String: String]? = nil, ha: HAPolicy? = nil,
-    start: Bool? = nil, replicaNode: String? = nil
+    start: Bool? = nil, replicaNode: String? = nil, tablet: Bool? = nil
   ) {
+    self.tablet = tablet
     self.replicaNode = replicaNode
     self.ha = ha
     self.node = node
@@ -82,6 +85,7 @@ public struct CreateVMRequest: Codable, Sendable, Equatable {
     replicaNode = try c.decodeIfPresent(String.self, forKey: .replicaNode)
     ha = try c.decodeIfPresent(HAPolicy.self, forKey: .ha)
     start = try c.decodeIfPresent(Bool.self, forKey: .start)
+    tablet = try c.decodeIfPresent(Bool.self, forKey: .tablet)
   }
 
   /// Checks everything that does not need the store; names the first bad field.

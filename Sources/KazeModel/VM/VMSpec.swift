@@ -22,6 +22,10 @@ public struct VMSpec: Codable, Sendable, Equatable {
   /// The node to hold the secondary copies of disks on the replicated pool; nil lets the
   /// scheduler choose (never the node that runs the VM).
   public var replicaNode: String?
+  /// A USB tablet (xHCI controller + `usb-tablet`) so the display's pointer is absolute. New VMs
+  /// get one unless asked not to; nil (VMs created before it existed) keeps their hardware as it
+  /// was, so their QEMU command line, and live migration between nodes, stay unchanged.
+  public var tablet: Bool?
 
   public init(
     cpus: Int = 1, memoryMiB: Int = 256, machine: MachineType = .pc, firmware: Firmware = .bios,

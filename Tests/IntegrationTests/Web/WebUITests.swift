@@ -21,9 +21,16 @@ extension RealGuests {
       try await node.importTestImage()
       _ = try await node.client.createVM(
         CreateVMRequest(name: "web1", image: "tiny", memoryMiB: 128, start: true))
-      try await eventually("web1 running", timeout: .seconds(60)) {
-        try await node.client.vm("web1").status.phase == .running ? true : nil
+      let web1 = try await eventually("web1 running", timeout: .seconds(60)) {
+        let view = try await node.client.vm("web1")
+        return view.status.phase == .running ? view : nil
       }
+      // A new VM has a USB tablet, so the display's pointer follows the browser's.
+      let qemu = try #require(web1.status.pid)
+      let arguments = String(
+        decoding: FileManager.default.contents(atPath: "/proc/\(qemu)/cmdline") ?? Data(),
+        as: UTF8.self)
+      #expect(arguments.contains("usb-tablet"), "\(arguments)")
       // Kept after the run, for a person to look at.
       let shots = TestEnvironment.repository + "/test-artifacts/ui"
       try? FileManager.default.removeItem(atPath: shots)

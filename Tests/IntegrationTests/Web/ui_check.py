@@ -174,6 +174,7 @@ try:
     expect("web2 has both disks", lambda: "disk0" in text("#vm-disks") and "disk1" in text("#vm-disks"))
     if bridge:
         expect("web2 on the bridge", lambda: f"bridge {bridge}" in text("#vm-spec"))
+    expect("web2 has a USB tablet (the form's default)", lambda: "USB tablet" in text("#vm-spec"))
     check_consoles("web2")
     browser.get(base + "/#/vms/web2")
     expect("web2's page again", lambda: "Running" in text("#vm-status"))
