@@ -53,7 +53,8 @@ public actor NodeAgent {
       renewed: {
         fencing.renewed(sentAt: $0)
         leasedNow.yield()
-      })
+      },
+      lost: { fencing.leaseLost() })
     fencing.start()
     defer { fencing.stop() }
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -62,8 +63,10 @@ public actor NodeAgent {
       // (while this node reattaches its QEMUs) would take the node for lost.
       for await _ in leased { break }
       try Task.checkCancellation()
-      try await registration.register()
-      try await recover()
+      // A store that is briefly unavailable (an etcd election, a member restarting) must not
+      // end kazed: both steps are tried again until they succeed.
+      try await untilDone("registering the node") { try await registration.register() }
+      try await untilDone("reattaching to running QEMUs") { try await self.recover() }
       group.addTask { [repository, kick] in
         for await _ in repository.store.changeSignals([
           StoreKeys.vms, StoreKeys.tasks, StoreKeys.replications,
@@ -98,6 +101,8 @@ public actor NodeAgent {
     try await killStaleCopies()
     let statuses = try await repository.statuses()
     for vm in try await repository.vms() where vm.node == config.name {
+      // Already reattached by an earlier attempt that failed further on.
+      if runtimes[vm.name]?.process != nil { continue }
       var runtime = VMRuntime()
       let previous = statuses[vm.name]
       runtime.crashRestarts = previous?.crashRestarts ?? 0
@@ -117,7 +122,7 @@ public actor NodeAgent {
           watchExit(of: vm.name, monitor: monitor)
           logger.info(
             "reattached to QEMU", metadata: ["vm": "\(vm.name)", "pid": "\(process.pid)"])
-          try await repository.record(
+          try? await repository.record(
             KazeEvent(
               kind: "vm.reattached", vm: vm.name, node: config.name,
               message: "agent reattached to the running QEMU (pid \(process.pid))"))
@@ -135,6 +140,24 @@ public actor NodeAgent {
       runtimes[vm.name] = runtime
     }
     try await recoverIncomingMigrations()
+  }
+
+  /// Runs `work` until it succeeds, waiting longer between attempts (up to 5 s); only
+  /// cancellation ends it early.
+  func untilDone(_ what: String, _ work: () async throws -> Void) async throws {
+    var pause = Duration.milliseconds(200)
+    while true {
+      do {
+        try await work()
+        return
+      } catch  where Task.isCancelled {
+        throw CancellationError()
+      } catch {
+        logger.warning("\(what): \(error); trying again in \(pause)")
+        try await Task.sleep(for: pause)
+        pause = min(pause * 2, .seconds(5))
+      }
+    }
   }
 
   /// Before anything else, a node that comes back (after a crash, or fenced and cut off) kills

@@ -59,6 +59,34 @@ struct FencingWatchdogTests {
     #expect(!watchdog.isFenced)
   }
 
+  @Test("a lease the store dropped while renewals went through fences at once")
+  func leaseLost() async throws {
+    let directory = try makeDirectory()
+    defer { remove(directory) }
+    let victim = try FakeGuestProcess(runDirectory: directory.runDirectory)
+    let bystander = try FakeGuestProcess(runDirectory: directory.runDirectory)
+    defer {
+      victim.kill()
+      bystander.kill()
+    }
+    let watchdog = FencingWatchdog(
+      ttl: .seconds(30), directory: directory, guardExecutable: nil, logger: Logger(label: "test"))
+    watchdog.protect([victim.vmID])
+    watchdog.start()
+    defer { watchdog.stop() }
+    watchdog.renewed(sentAt: .now)
+    // Far from the deadline (30 s TTL), the store says the lease is gone.
+    watchdog.leaseLost()
+    try await eventually("the victim is fenced", timeout: .seconds(20)) {
+      victim.isAlive ? nil : true
+    }
+    #expect(bystander.isAlive)
+    #expect(watchdog.isFenced)
+    watchdog.renewed(sentAt: .now)
+    #expect(!watchdog.isFenced)
+    #expect(watchdog.takeEpisode()?.vmIDs == [victim.vmID])
+  }
+
   @Test("off for a node on the embedded store: nothing is published or killed")
   func off() async throws {
     let victim = try FakeGuestProcess(runDirectory: "/tmp/kaze-none/run")

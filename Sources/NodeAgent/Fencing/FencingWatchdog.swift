@@ -141,14 +141,32 @@ public final class FencingWatchdog: @unchecked Sendable {
       episode = FenceEpisode(at: Date(), silence: now - last, vmIDs: protected)
       return protected
     }
+    kill(victims, why: "lease not renewed in time")
+  }
+
+  /// The store says this node's lease is gone although renewals went through (etcd 3.4 lets a
+  /// leader that stalled and resumed revoke every lease: etcd issues 12528 and 15247). The
+  /// leader may be restarting this node's HA VMs elsewhere already, and the deadline would never
+  /// come (the next lease renews fine), so the HA QEMUs are killed now.
+  public func leaseLost() {
+    let victims: Set<String>? = lock.withLock {
+      guard !fenced, directory != nil else { return nil }
+      fenced = true
+      let silence = lastRenewalSent.map { ContinuousClock.now - $0 } ?? .zero
+      episode = FenceEpisode(at: Date(), silence: silence, vmIDs: protected)
+      return protected
+    }
+    kill(victims, why: "the store dropped this node's lease")
+  }
+
+  private func kill(_ victims: Set<String>?, why: String) {
     guard let victims, let directory else { return }
     let killed = GuestProcesses.kill(victims, runDirectory: directory.runDirectory)
     for victim in killed {
-      logger.critical(
-        "self-fencing: lease not renewed in time; killed QEMU \(victim.pid) of HA VM \(victim.vm)")
+      logger.critical("self-fencing: \(why); killed QEMU \(victim.pid) of HA VM \(victim.vm)")
     }
     if killed.isEmpty {
-      logger.critical("self-fencing: lease not renewed in time; no HA VM running here to stop")
+      logger.critical("self-fencing: \(why); no HA VM running here to stop")
     }
   }
 }

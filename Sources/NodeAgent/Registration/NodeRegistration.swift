@@ -13,16 +13,20 @@ public struct NodeRegistration: Sendable {
   public let logger: Logger
   /// Told when a renewal sent at the given instant succeeded (feeds the fencing watchdog).
   public let renewed: @Sendable (ContinuousClock.Instant) -> Void
+  /// Told when the store says the lease is gone (before a new one is granted).
+  public let lost: @Sendable () -> Void
 
   public init(
     store: any ClusterStore, node: Node, ttl: Duration, logger: Logger,
-    renewed: @escaping @Sendable (ContinuousClock.Instant) -> Void = { _ in }
+    renewed: @escaping @Sendable (ContinuousClock.Instant) -> Void = { _ in },
+    lost: @escaping @Sendable () -> Void = {}
   ) {
     self.store = store
     self.node = node
     self.ttl = ttl
     self.logger = logger
     self.renewed = renewed
+    self.lost = lost
   }
 
   /// Writes the node record once, keeping the maintenance flag an admin may have set.
@@ -49,6 +53,10 @@ public struct NodeRegistration: Sendable {
         try await renew(lease)
       } catch  where Task.isCancelled {
         return
+      } catch let error as KazeError where error.code == .notFound {
+        logger.warning("node lease: \(error); registering again")
+        lost()
+        try? await Task.sleep(for: .milliseconds(200))
       } catch {
         logger.warning("node lease: \(error); registering again")
         try? await Task.sleep(for: .milliseconds(200))
