@@ -20,7 +20,8 @@ public actor NodeAgent {
   var runsReplicatedVMs = false
   /// The VMs assigned to this node at the last reconcile round (what the metrics sampler reads).
   var assignedVMs: [VM] = []
-  /// The bridges the node record lists (see `refreshHostFacts`).
+  /// The bridges the node record lists (see `refreshHostFacts`); set from the record `run`
+  /// registers.
   var reportedBridges: [String]?
   let kick: AsyncStream<Void>.Continuation
   private let kicks: AsyncStream<Void>
@@ -46,6 +47,7 @@ public actor NodeAgent {
   /// Takes the node's lease and registers it, reattaches to the QEMUs that kept running, then
   /// reconciles until cancelled. VMs keep running when this returns.
   public func run(node: Node) async throws {
+    reportedBridges = node.bridges
     let fencing = self.fencing
     let (leased, leasedNow) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     let registration = NodeRegistration(
@@ -82,7 +84,7 @@ public actor NodeAgent {
       }
       group.addTask { await self.loop() }
       group.addTask { await self.runReplicaMonitor() }
-      group.addTask { await self.runMetrics(registered: node) }
+      group.addTask { await self.runMetrics() }
       try await group.next()
       group.cancelAll()
     }

@@ -21,8 +21,15 @@ struct FencingWatchdogTests {
       atPath: URL(fileURLWithPath: directory.runDirectory).deletingLastPathComponent().path)
   }
 
-  @Test("kills the protected HA guests once renewals stop, and never while they continue")
-  func fences() async throws {
+  /// A started watchdog (no guard executable: kazed's own thread is the one that fences) that
+  /// protects `victim`, with `bystander` a guest it must leave alone; all cleaned up after `body`.
+  func withWatchdog(
+    ttl: Duration,
+    _ body: (
+      _ watchdog: FencingWatchdog, _ directory: FenceDirectory, _ victim: FakeGuestProcess,
+      _ bystander: FakeGuestProcess
+    ) async throws -> Void
+  ) async throws {
     let directory = try makeDirectory()
     defer { remove(directory) }
     let victim = try FakeGuestProcess(runDirectory: directory.runDirectory)
@@ -31,60 +38,55 @@ struct FencingWatchdogTests {
       victim.kill()
       bystander.kill()
     }
-    // Without a guard executable, kazed's own thread is the one that fences.
     let watchdog = FencingWatchdog(
-      ttl: .seconds(2), directory: directory, guardExecutable: nil, logger: Logger(label: "test"))
+      ttl: ttl, directory: directory, guardExecutable: nil, logger: Logger(label: "test"))
     watchdog.protect([victim.vmID])
     watchdog.start()
     defer { watchdog.stop() }
-    // Renewing keeps everything alive, and publishes the window and the ids for the guard.
-    for _ in 0..<10 {
+    try await body(watchdog, directory, victim, bystander)
+  }
+
+  @Test("kills the protected HA guests once renewals stop, and never while they continue")
+  func fences() async throws {
+    try await withWatchdog(ttl: .seconds(2)) { watchdog, directory, victim, bystander in
+      // Renewing keeps everything alive, and publishes the window and the ids for the guard.
+      for _ in 0..<10 {
+        watchdog.renewed(sentAt: .now)
+        try await Task.sleep(for: .milliseconds(300))
+      }
+      #expect(victim.isAlive)
+      #expect(!watchdog.isFenced)
+      let window = try #require(directory.lease())
+      #expect(
+        window.expiresAt - window.fenceAt == BootClock.nanoseconds(.seconds(2) - watchdog.deadline))
+      #expect(directory.haVMs() == [victim.vmID])
+      // Renewals stop: the HA guest dies, the other one does not.
+      try await eventually("the victim is fenced", timeout: .seconds(20)) {
+        victim.isAlive ? nil : true
+      }
+      #expect(bystander.isAlive)
+      #expect(watchdog.isFenced)
+      // A new lease ends the fenced state.
       watchdog.renewed(sentAt: .now)
-      try await Task.sleep(for: .milliseconds(300))
+      #expect(!watchdog.isFenced)
     }
-    #expect(victim.isAlive)
-    #expect(!watchdog.isFenced)
-    let window = try #require(directory.lease())
-    #expect(
-      window.expiresAt - window.fenceAt == BootClock.nanoseconds(.seconds(2) - watchdog.deadline))
-    #expect(directory.haVMs() == [victim.vmID])
-    // Renewals stop: the HA guest dies, the other one does not.
-    try await eventually("the victim is fenced", timeout: .seconds(20)) {
-      victim.isAlive ? nil : true
-    }
-    #expect(bystander.isAlive)
-    #expect(watchdog.isFenced)
-    // A new lease ends the fenced state.
-    watchdog.renewed(sentAt: .now)
-    #expect(!watchdog.isFenced)
   }
 
   @Test("a lease the store dropped while renewals went through fences at once")
   func leaseLost() async throws {
-    let directory = try makeDirectory()
-    defer { remove(directory) }
-    let victim = try FakeGuestProcess(runDirectory: directory.runDirectory)
-    let bystander = try FakeGuestProcess(runDirectory: directory.runDirectory)
-    defer {
-      victim.kill()
-      bystander.kill()
+    try await withWatchdog(ttl: .seconds(30)) { watchdog, _, victim, bystander in
+      watchdog.renewed(sentAt: .now)
+      // Far from the deadline (30 s TTL), the store says the lease is gone.
+      watchdog.leaseLost()
+      try await eventually("the victim is fenced", timeout: .seconds(20)) {
+        victim.isAlive ? nil : true
+      }
+      #expect(bystander.isAlive)
+      #expect(watchdog.isFenced)
+      watchdog.renewed(sentAt: .now)
+      #expect(!watchdog.isFenced)
+      #expect(watchdog.takeEpisode()?.vmIDs == [victim.vmID])
     }
-    let watchdog = FencingWatchdog(
-      ttl: .seconds(30), directory: directory, guardExecutable: nil, logger: Logger(label: "test"))
-    watchdog.protect([victim.vmID])
-    watchdog.start()
-    defer { watchdog.stop() }
-    watchdog.renewed(sentAt: .now)
-    // Far from the deadline (30 s TTL), the store says the lease is gone.
-    watchdog.leaseLost()
-    try await eventually("the victim is fenced", timeout: .seconds(20)) {
-      victim.isAlive ? nil : true
-    }
-    #expect(bystander.isAlive)
-    #expect(watchdog.isFenced)
-    watchdog.renewed(sentAt: .now)
-    #expect(!watchdog.isFenced)
-    #expect(watchdog.takeEpisode()?.vmIDs == [victim.vmID])
   }
 
   @Test("off for a node on the embedded store: nothing is published or killed")

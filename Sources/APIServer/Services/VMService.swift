@@ -129,15 +129,12 @@ struct VMService: Sendable {
   /// The bridges bridged NICs join, refusing one that no node has (as far as nodes report
   /// their bridges: a node that does not report them could have any).
   func checkBridges(_ kinds: [NICSpec.Kind]) async throws -> Set<String> {
-    let wanted = kinds.enumerated().compactMap { index, kind -> (Int, String)? in
-      guard case .bridge(let name) = kind else { return nil }
-      return (index, name)
+    let wanted = kinds.enumerated().compactMap { index, kind in kind.bridgeName.map { (index, $0) }
     }
-    guard !wanted.isEmpty else { return [] }
+    let bridges = Set(wanted.map(\.1))
+    guard !wanted.isEmpty else { return bridges }
     let nodes = try await repository.nodes()
-    guard !nodes.isEmpty, nodes.allSatisfy({ $0.bridges != nil }) else {
-      return Set(wanted.map(\.1))
-    }
+    guard !nodes.isEmpty, nodes.allSatisfy({ $0.bridges != nil }) else { return bridges }
     for (index, bridge) in wanted
     where !nodes.contains(where: { $0.bridges?.contains(bridge) == true }) {
       let present = BridgeList(nodes: nodes).description
@@ -150,7 +147,7 @@ struct VMService: Sendable {
         reason: present.isEmpty ? "network.no-bridges" : "network.no-bridge",
         values: ["bridge": bridge, "bridges": present])
     }
-    return Set(wanted.map(\.1))
+    return bridges
   }
 
   /// Refuses a node the VM was asked to be created on when it could not run it.

@@ -28,11 +28,14 @@ extension EtcdClusterStore {
     return StoreStatus(kind: "etcd", quorum: healthy * 2 > members.count, members: members)
   }
 
-  private func memberStatus(_ url: String) async -> EtcdWire.StatusResponse? {
+  /// The member's own status, or nil when it does not answer within `timeout`.
+  func memberStatus(
+    _ url: String, timeout: Duration = .seconds(1)
+  ) async -> EtcdWire.StatusResponse? {
     var request = HTTPClientRequest(url: url + "/v3/maintenance/status")
     request.method = .POST
     request.body = .bytes(ByteBuffer(string: "{}"))
-    guard let response = try? await http.execute(request, timeout: .seconds(1)),
+    guard let response = try? await http.execute(request, timeout: Self.timeAmount(timeout)),
       response.status == .ok,
       let body = try? await response.body.collect(upTo: 1 << 20)
     else { return nil }

@@ -1,7 +1,5 @@
-import AsyncHTTPClient
 import Foundation
 import KazeModel
-import NIOCore
 
 /// The first revision a watch has not delivered yet, shared by its successive connections.
 final class WatchCursor: @unchecked Sendable {
@@ -56,7 +54,7 @@ extension EtcdClusterStore {
   func checkWatchedMembers(_ failures: inout [String: Int], timeout: Duration) async {
     let watched = Set(state.withLock { $0.connections.values.map(\.endpoint) })
     for endpoint in watched.sorted() {
-      if await answers(endpoint, timeout: timeout) {
+      if await memberStatus(endpoint, timeout: timeout) != nil {
         failures[endpoint] = nil
         continue
       }
@@ -79,16 +77,5 @@ extension EtcdClusterStore {
       for task in ended { task.cancel() }
     }
     failures = failures.filter { watched.contains($0.key) }
-  }
-
-  /// Whether the member answers a status request in time.
-  func answers(_ endpoint: String, timeout: Duration) async -> Bool {
-    var request = HTTPClientRequest(url: endpoint + "/v3/maintenance/status")
-    request.method = .POST
-    request.body = .bytes(ByteBuffer(string: "{}"))
-    guard let response = try? await http.execute(request, timeout: Self.timeAmount(timeout)),
-      response.status == .ok, (try? await response.body.collect(upTo: 1 << 20)) != nil
-    else { return false }
-    return true
   }
 }

@@ -95,6 +95,12 @@ public struct NICSpec: Codable, Sendable, Equatable {
     case user
     /// A tap device enslaved to an existing Linux bridge.
     case bridge(String)
+
+    /// The bridge a bridged NIC joins; nil for user-mode networking.
+    public var bridgeName: String? {
+      guard case .bridge(let name) = self else { return nil }
+      return name
+    }
   }
 
   public var kind: Kind

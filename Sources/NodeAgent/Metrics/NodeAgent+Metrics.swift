@@ -9,10 +9,10 @@ extension NodeAgent {
   static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
   /// Also refreshes the host facts in the node record (see `refreshHostFacts`).
-  func runMetrics(registered: Node) async {
+  func runMetrics() async {
     while !Task.isCancelled {
       await sampleLoad()
-      await refreshHostFacts(registered: registered)
+      await refreshHostFacts()
       try? await Task.sleep(for: metrics.interval)
     }
   }

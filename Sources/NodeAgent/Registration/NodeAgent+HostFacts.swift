@@ -5,9 +5,8 @@ import Networking
 /// Keeps what the node record says of the host true while kazed runs: a bridge an admin adds
 /// or removes shows in the record (and so in placement and the web UI) within one metrics round.
 extension NodeAgent {
-  func refreshHostFacts(registered: Node) async {
+  func refreshHostFacts() async {
     let bridges = HostBridges.list()
-    if reportedBridges == nil { reportedBridges = registered.bridges }
     guard bridges != reportedBridges else { return }
     do {
       try await repository.updateNode(config.name) { $0.bridges = bridges }

@@ -100,11 +100,7 @@ public struct PlacementRequest: Sendable, Equatable {
     affinityGroup = vm.spec.affinityGroup
     antiAffinityGroup = vm.spec.antiAffinityGroup
     nodeSelector = vm.spec.nodeSelector ?? [:]
-    bridges = Set(
-      vm.spec.nics.compactMap {
-        guard case .bridge(let name) = $0.kind else { return nil }
-        return name
-      })
+    bridges = Set(vm.spec.nics.compactMap(\.kind.bridgeName))
   }
 }
 

@@ -71,8 +71,10 @@ final class ChaosCluster: @unchecked Sendable {
 
   /// Every VM as the store sees it; nil while no node answers in time.
   func views(avoiding avoided: Set<String> = []) async -> [VMView]? {
-    let client = client(avoiding: avoided)
-    return await within(.seconds(5)) { try await client.vms() }
+    guard
+      case .value(let views) = await harness.ask(excluding: avoided, { try await $0.vms() }).answer
+    else { return nil }
+    return views
   }
 
   func leader(avoiding avoided: Set<String> = []) async -> String? {
